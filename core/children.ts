@@ -1,0 +1,118 @@
+// The desired children of a valid offer: what Traefik, the Gateway API and the verifier
+// need to publish one paid route. Kept as plain objects of only the fields we own, which
+// is exactly what server-side apply wants to be sent.
+import type { OperatorConfig } from "./config.ts";
+import type { KubeObject } from "./kube.ts";
+import { childName } from "./names.ts";
+import { caip2 } from "./networks.ts";
+import { childMetadata, type OfferIdentity } from "./ownership.ts";
+import { PAYMENT_ROUTE_API_VERSION, PAYMENT_ROUTE_KIND } from "./payment-route.ts";
+import { SECONDS_PER_REQUEST, TOKENS_PER_REQUEST } from "./price.ts";
+import type { ValidOffer } from "./validate-offer.ts";
+
+export const MIDDLEWARE_API_VERSION = "traefik.io/v1alpha1";
+export const HTTPROUTE_API_VERSION = "gateway.networking.k8s.io/v1";
+export const REFERENCE_GRANT_API_VERSION = "gateway.networking.k8s.io/v1beta1";
+
+export type ChildNames = { middleware: string; paymentRoute: string; httpRoute: string; referenceGrant: string };
+
+export function childNames(offer: OfferIdentity): ChildNames {
+  return {
+    middleware: childName("x402-", offer.name),
+    paymentRoute: childName("", offer.name, "-payment"),
+    httpRoute: childName("so-", offer.name),
+    referenceGrant: childName(`so-${offer.namespace}-`, offer.name),
+  };
+}
+
+export function middleware(id: OfferIdentity, config: OperatorConfig): KubeObject {
+  return {
+    apiVersion: MIDDLEWARE_API_VERSION,
+    kind: "Middleware",
+    metadata: childMetadata(id, childNames(id).middleware, id.namespace),
+    spec: {
+      forwardAuth: {
+        address: config.verifierUrl,
+        authResponseHeaders: [...config.authResponseHeaders],
+        trustForwardHeader: false,
+      },
+    },
+  };
+}
+
+export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealthy: boolean): KubeObject {
+  const { spec, price, network } = offer;
+  const inputs = spec.payment.price;
+  return {
+    apiVersion: PAYMENT_ROUTE_API_VERSION,
+    kind: PAYMENT_ROUTE_KIND,
+    metadata: childMetadata(id, childNames(id).paymentRoute, id.namespace),
+    spec: definedOnly({
+      pattern: offer.path === "/" ? "/*" : `${offer.path}/*`,
+      price: price.decimal,
+      amount: price.amount.toString(),
+      payTo: spec.payment.payTo,
+      network: network.name,
+      scheme: spec.payment.scheme,
+      maxTimeoutSeconds: spec.payment.maxTimeoutSeconds,
+      description: describeOffer(id, offer),
+      priceModel: price.model,
+      perRequest: price.model === "perRequest" ? inputs.perRequest : undefined,
+      perMTok: price.model === "perMTok" ? inputs.perMTok : undefined,
+      approxTokensPerRequest: price.model === "perMTok" ? TOKENS_PER_REQUEST : undefined,
+      perHour: price.model === "perHour" ? inputs.perHour : undefined,
+      approxSecondsPerRequest: price.model === "perHour" ? SECONDS_PER_REQUEST : undefined,
+      upstreamAuth: spec.upstreamAuth,
+      upstreamHealthy,
+    }),
+  };
+}
+
+function describeOffer(id: OfferIdentity, offer: ValidOffer): string {
+  const registered = offer.spec.registration?.description;
+  if (registered) return registered;
+  const model = offer.spec.model ? ` ${offer.spec.model.name}` : "";
+  return `${offer.spec.type}${model} service ${id.namespace}/${id.name} on ${caip2(offer.network)}`;
+}
+
+export function httpRoute(id: OfferIdentity, offer: ValidOffer, config: OperatorConfig): KubeObject {
+  const { upstream } = offer.spec;
+  const names = childNames(id);
+  const backend = upstream.namespace === id.namespace
+    ? { name: upstream.service, port: upstream.port }
+    : { name: upstream.service, namespace: upstream.namespace, port: upstream.port };
+  return {
+    apiVersion: HTTPROUTE_API_VERSION,
+    kind: "HTTPRoute",
+    metadata: childMetadata(id, names.httpRoute, id.namespace),
+    spec: {
+      parentRefs: [{ ...config.gateway }],
+      rules: [{
+        matches: [{ path: { type: "PathPrefix", value: offer.path } }],
+        filters: [
+          { type: "ExtensionRef", extensionRef: { group: "traefik.io", kind: "Middleware", name: names.middleware } },
+          { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } },
+        ],
+        backendRefs: [backend],
+      }],
+    },
+  };
+}
+
+/** Lets the offer's HTTPRoute point at a Service in another namespace. */
+export function referenceGrant(id: OfferIdentity, offer: ValidOffer): KubeObject {
+  const { upstream } = offer.spec;
+  return {
+    apiVersion: REFERENCE_GRANT_API_VERSION,
+    kind: "ReferenceGrant",
+    metadata: childMetadata(id, childNames(id).referenceGrant, upstream.namespace),
+    spec: {
+      from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: id.namespace }],
+      to: [{ group: "", kind: "Service", name: upstream.service }],
+    },
+  };
+}
+
+function definedOnly<T extends Record<string, unknown>>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

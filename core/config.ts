@@ -1,0 +1,51 @@
+// Operator settings. The defaults are the names the Go version used, so an operator
+// installed with no flags publishes the same children it did.
+import { DEFAULT_NETWORKS, type Network } from "./networks.ts";
+
+export type GatewayRef = { name: string; namespace: string; sectionName: string };
+
+export type OperatorConfig = {
+  gateway: GatewayRef;
+  /** The verifier's ForwardAuth endpoint, as Traefik reaches it. */
+  verifierUrl: string;
+  /** Headers Traefik copies from the verifier's 2xx answer onto the upstream request. */
+  authResponseHeaders: readonly string[];
+  finalizer: string;
+  networks: readonly Network[];
+  /** Wait for the verifier to admit a PaymentRoute before calling the gate ready. */
+  requireAdmission: boolean;
+  /** When to look at an offer again, by how settled it is. */
+  recheckSeconds: { ready: number; pending: number; unhealthy: number };
+};
+
+export const DEFAULT_CONFIG: OperatorConfig = {
+  gateway: { name: "traefik-gateway", namespace: "traefik", sectionName: "web" },
+  verifierUrl: "http://x402-verifier.x402.svc.cluster.local:8080/verify",
+  authResponseHeaders: ["X-Payment-Response", "X-Payment-Payer", "Authorization"],
+  finalizer: "obol.org/serviceoffer-cleanup",
+  networks: DEFAULT_NETWORKS,
+  requireAdmission: true,
+  recheckSeconds: { ready: 300, pending: 5, unhealthy: 15 },
+};
+
+export type ConfigOverrides = Partial<Omit<OperatorConfig, "gateway" | "recheckSeconds">> & {
+  gateway?: Partial<GatewayRef>;
+  recheckSeconds?: Partial<OperatorConfig["recheckSeconds"]>;
+};
+
+export function configWith(overrides: ConfigOverrides = {}): OperatorConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    ...overrides,
+    gateway: { ...DEFAULT_CONFIG.gateway, ...overrides.gateway },
+    recheckSeconds: { ...DEFAULT_CONFIG.recheckSeconds, ...overrides.recheckSeconds },
+  };
+}
+
+/** Parses "namespace/name/section" (section optional) as the CLI and env give it. */
+export function parseGatewayRef(text: string): GatewayRef | undefined {
+  const parts = text.split("/");
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === "")) return undefined;
+  const [namespace, name, sectionName] = parts as [string, string, string | undefined];
+  return { namespace, name, sectionName: sectionName ?? DEFAULT_CONFIG.gateway.sectionName };
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { childName, fnv1a64, MAX_NAME_LENGTH } from "./names.ts";
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+describe("childName", () => {
+  it("keeps short names readable", () => {
+    expect(childName("x402-", "llama")).toBe("x402-llama");
+    expect(childName("", "llama", "-payment")).toBe("llama-payment");
+  });
+
+  it("shortens long names to 63 valid characters with a stable hash", () => {
+    const long = "a-very-long-offer-name-that-goes-on-and-on-well-beyond-sixty-chars";
+    const name = childName("so-", long);
+    expect(name.length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
+    expect(name).toMatch(DNS1123_SUBDOMAIN);
+    expect(name.startsWith("so-a-very-long-offer-name")).toBe(true);
+    expect(childName("so-", long)).toBe(name);
+  });
+
+  it("gives different long names different children", () => {
+    const base = "x".repeat(70);
+    expect(childName("so-", `${base}-one`)).not.toBe(childName("so-", `${base}-two`));
+  });
+
+  it("never ends the kept prefix on a dash or dot", () => {
+    const name = childName("", `${"a".repeat(51)}-.-${"b".repeat(20)}`);
+    expect(name).toMatch(DNS1123_SUBDOMAIN);
+    expect(name).not.toContain("--");
+  });
+});
+
+describe("fnv1a64", () => {
+  it("matches the published test vectors", () => {
+    expect(fnv1a64("")).toBe("cbf29ce484222325");
+    expect(fnv1a64("a")).toBe("af63dc4c8601ec8c");
+    expect(fnv1a64("foobar")).toBe("85944171f73967e8");
+  });
+});

@@ -1,0 +1,77 @@
+// The three conditions of a valid offer, each read from what was observed.
+import type { ChildNames } from "./children.ts";
+import type { ConditionState } from "./conditions.ts";
+import type { GatewayRef, OperatorConfig } from "./config.ts";
+import type { Condition, KubeObject } from "./kube.ts";
+import type { ChildKind, Observed } from "./observed.ts";
+import type { ValidOffer } from "./validate-offer.ts";
+
+const state = (status: ConditionState["status"], reason: string, message: string): ConditionState => ({ status, reason, message });
+
+export function upstreamHealthy(observed: Observed, offer: ValidOffer): ConditionState {
+  const { service, namespace, port } = offer.spec.upstream;
+  if (!observed.upstream) return state("Unknown", "NotProbed", `${service}.${namespace}:${port} has not been probed yet`);
+  if (observed.upstream.healthy) return state("True", "Reachable", observed.upstream.message);
+  return state("False", "Unreachable", observed.upstream.message);
+}
+
+/** Children as they are now; `inPlace` says whether each already holds what we want. */
+export type ChildView = { desired: KubeObject; current?: KubeObject; inPlace: boolean };
+
+export function paymentGateReady(
+  middleware: ChildView,
+  route: ChildView,
+  observed: Observed,
+  config: OperatorConfig,
+  offer: ValidOffer,
+): ConditionState {
+  const missing = missingCrd(observed, ["Middleware", "PaymentRoute"]);
+  if (missing) return missing;
+  const pending = [middleware, route].filter((c) => !c.inPlace).map((c) => `${c.desired.kind} ${c.desired.metadata.name}`);
+  if (pending.length > 0) return state("False", "Applying", `waiting for ${pending.join(" and ")} to be applied`);
+  if (config.requireAdmission) {
+    const status = (route.current?.status ?? {}) as { admitted?: boolean; lastAdmittedGeneration?: number; message?: string };
+    const current = status.lastAdmittedGeneration === route.current?.metadata.generation;
+    if (status.admitted === false && current) {
+      return state("False", "NotAdmitted", `the x402 verifier refused PaymentRoute ${route.desired.metadata.name}: ${status.message ?? "no reason given"}`);
+    }
+    if (status.admitted !== true || !current) {
+      return state("False", "AwaitingVerifier", `waiting for the x402 verifier to admit PaymentRoute ${route.desired.metadata.name}`);
+    }
+  }
+  return state("True", "Admitted", `${offer.price.decimal} USDC per request on ${offer.network.name}, paid to ${offer.spec.payment.payTo}`);
+}
+
+export function routePublished(
+  httpRoute: ChildView,
+  grant: ChildView | undefined,
+  gateReady: boolean,
+  observed: Observed,
+  config: OperatorConfig,
+  names: ChildNames,
+  offer: ValidOffer,
+): ConditionState {
+  const missing = missingCrd(observed, grant ? ["HTTPRoute", "ReferenceGrant"] : ["HTTPRoute"]);
+  if (missing) return missing;
+  if (!httpRoute.current && !gateReady) {
+    return state("False", "WaitingForPaymentGate", `HTTPRoute ${names.httpRoute} is published once the payment gate is ready`);
+  }
+  const pending = [httpRoute, grant].filter((c) => c && !c.inPlace).map((c) => `${c!.desired.kind} ${c!.desired.metadata.name}`);
+  if (pending.length > 0) return state("False", "Applying", `waiting for ${pending.join(" and ")} to be applied`);
+  const refused = gatewayRefusal(httpRoute.current, config.gateway);
+  if (refused) return state("False", refused.reason || "NotAccepted", `gateway ${config.gateway.namespace}/${config.gateway.name}: ${refused.message}`);
+  return state("True", "Published", `PathPrefix ${offer.path} on gateway ${config.gateway.namespace}/${config.gateway.name}`);
+}
+
+function missingCrd(observed: Observed, kinds: ChildKind[]): ConditionState | undefined {
+  const missing = kinds.filter((k) => observed.missingKinds?.includes(k));
+  if (missing.length === 0) return undefined;
+  return state("False", "CRDNotInstalled", `the ${missing.join(" and ")} CRD is not installed in the cluster`);
+}
+
+/** The gateway's own verdict on our route, when it gave one: Accepted or ResolvedRefs False. */
+function gatewayRefusal(route: KubeObject | undefined, gateway: GatewayRef): Condition | undefined {
+  const parents = ((route?.status ?? {}) as { parents?: { parentRef?: Partial<GatewayRef>; conditions?: Condition[] }[] }).parents ?? [];
+  const ours = parents.find((p) => p.parentRef?.name === gateway.name && (p.parentRef?.namespace ?? gateway.namespace) === gateway.namespace);
+  return ours?.conditions?.find((c) => (c.type === "Accepted" || c.type === "ResolvedRefs") && c.status === "False");
+}

@@ -1,0 +1,20 @@
+// Reading the status an offer already has, and telling whether a new one differs.
+import * as v from "valibot";
+import { type ServiceOfferStatus, ServiceOfferStatusSchema } from "./service-offer.ts";
+
+/** A status we cannot read (written by someone else, or garbled) counts as empty: we rewrite it. */
+export function readStatus(raw: unknown): ServiceOfferStatus {
+  const parsed = v.safeParse(ServiceOfferStatusSchema, raw ?? {});
+  return parsed.success ? parsed.output : { conditions: [] };
+}
+
+export function sameStatus(a: ServiceOfferStatus, b: ServiceOfferStatus): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b)))
+      : v);
+}

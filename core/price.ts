@@ -1,0 +1,54 @@
+// The effective per-request price of an offer, in exact atomic token units.
+import { formatAtomic, toAtomicCeil, toAtomicExact } from "./decimal.ts";
+import type { FieldIssue } from "./field-issues.ts";
+import type { Price } from "./service-offer.ts";
+
+/** A perMTok price covers this many tokens per request. */
+export const TOKENS_PER_REQUEST = 1000;
+/** A perHour price covers this many seconds per request. */
+export const SECONDS_PER_REQUEST = 300;
+
+export type PriceModel = "perRequest" | "perMTok" | "perHour";
+
+export type EffectivePrice = {
+  model: PriceModel;
+  /** Atomic units charged per request. */
+  amount: bigint;
+  /** The same amount as a token decimal, e.g. "0.001". */
+  decimal: string;
+};
+
+const FIELD = "spec.payment.price";
+
+/** perRequest wins over perMTok, which wins over perHour (the order the Go version used). */
+export function effectivePrice(price: Price, decimals: number): EffectivePrice | FieldIssue {
+  if (price.perRequest !== undefined) {
+    const amount = toAtomicExact(price.perRequest, decimals);
+    if (typeof amount !== "bigint") {
+      return {
+        field: `${FIELD}.perRequest`,
+        message: `has more than ${decimals} decimals, finer than the token's smallest unit (got "${price.perRequest}")`,
+      };
+    }
+    return positive("perRequest", price.perRequest, amount, decimals);
+  }
+  if (price.perMTok !== undefined) {
+    return derived("perMTok", price.perMTok, decimals, 1n, BigInt(1_000_000 / TOKENS_PER_REQUEST));
+  }
+  return derived("perHour", price.perHour ?? "", decimals, BigInt(SECONDS_PER_REQUEST), 3600n);
+}
+
+function derived(model: PriceModel, text: string, decimals: number, multiplier: bigint, divisor: bigint) {
+  const amount = toAtomicCeil(text, decimals, multiplier, divisor);
+  if (typeof amount !== "bigint") return { field: `${FIELD}.${model}`, message: `must be a decimal number (got "${text}")` };
+  return positive(model, text, amount, decimals);
+}
+
+function positive(model: PriceModel, text: string, amount: bigint, decimals: number): EffectivePrice | FieldIssue {
+  if (amount <= 0n) return { field: `${FIELD}.${model}`, message: `must be greater than 0 (got "${text}")` };
+  return { model, amount, decimal: formatAtomic(amount, decimals) };
+}
+
+export function isPriceIssue(result: EffectivePrice | FieldIssue): result is FieldIssue {
+  return "field" in result;
+}

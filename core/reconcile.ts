@@ -1,0 +1,119 @@
+// The whole decision for one ServiceOffer: given the offer and what was observed, which
+// children should exist, which writes bring the cluster there, and what the status says.
+// Pure: the adapters do the I/O and call this again when anything changes.
+import { childNames, httpRoute, middleware, paymentRoute, referenceGrant } from "./children.ts";
+import { type ConditionState, type ConditionType, deriveReady, kubeTime, nextConditions } from "./conditions.ts";
+import type { OperatorConfig } from "./config.ts";
+import { containsDesired } from "./contains.ts";
+import { type FieldIssue, formatFieldIssues } from "./field-issues.ts";
+import { type KubeObject, type ObjectRef, refOf, sameObject } from "./kube.ts";
+import type { Observed } from "./observed.ts";
+import { type ChildView, paymentGateReady, routePublished, upstreamHealthy } from "./offer-conditions.ts";
+import type { OfferIdentity } from "./ownership.ts";
+import type { ServiceOfferEnvelope, ServiceOfferStatus } from "./service-offer.ts";
+import { validateOffer } from "./validate-offer.ts";
+import { readStatus, sameStatus } from "./offer-status.ts";
+
+export type ReconcileResult = {
+  /** Every child the offer should have, in a safe apply order (the route goes public last). */
+  desired: KubeObject[];
+  /** The desired children that must be written now (missing or drifted), in that order. */
+  apply: KubeObject[];
+  /** Children to delete, the public HTTPRoute first. */
+  delete: ObjectRef[];
+  /** The status the offer should show; `statusChanged` says whether it must be written. */
+  status: ServiceOfferStatus;
+  statusChanged: boolean;
+  /** Add the finalizer before applying anything; remove it only after the deletes. */
+  finalizer?: "add" | "remove";
+  /** When to reconcile again even if nothing is observed to change; absent: only on change. */
+  requeueAfterSeconds?: number;
+  /** Spec problems, each naming its field; empty for a valid offer. */
+  issues: FieldIssue[];
+};
+
+export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, config: OperatorConfig, now: Date): ReconcileResult {
+  const id: OfferIdentity = { namespace: offer.metadata.namespace ?? "default", name: offer.metadata.name, uid: offer.metadata.uid };
+  const hasFinalizer = offer.metadata.finalizers?.includes(config.finalizer) ?? false;
+  const previous = readStatus(offer.status);
+
+  if (offer.metadata.deletionTimestamp) return finalize(observed, hasFinalizer, previous);
+
+  const validation = validateOffer(id.name, offer.spec, config);
+  const generation = offer.metadata.generation;
+  const time = kubeTime(now);
+  const finalizer = hasFinalizer ? undefined : "add" as const;
+
+  if (!validation.ok) {
+    const message = formatFieldIssues(validation.issues);
+    const invalid: ConditionState = { status: "False", reason: "InvalidSpec", message };
+    const states: [ConditionType, ConditionState][] = [
+      ["UpstreamHealthy", { status: "Unknown", reason: "InvalidSpec", message: "not probed while the spec is invalid" }],
+      ["PaymentGateReady", invalid],
+      ["RoutePublished", invalid],
+      ["Ready", invalid],
+    ];
+    const status = { ...previous, observedGeneration: generation, endpoint: undefined, conditions: nextConditions(previous.conditions, states, generation, time) };
+    return {
+      desired: [], apply: [], delete: deletionOrder(observed.children.map(refOf)),
+      ...withStatus(previous, status), finalizer, issues: validation.issues,
+    };
+  }
+
+  const valid = validation.offer;
+  const names = childNames(id);
+  const health = upstreamHealthy(observed, valid);
+  const view = (desired: KubeObject): ChildView => {
+    const current = observed.children.find((c) => sameObject(refOf(c), refOf(desired)));
+    return { desired, current, inPlace: current !== undefined && containsDesired(current, desired) };
+  };
+  const routeView = view(paymentRoute(id, valid, health.status !== "False"));
+  const middlewareView = view(middleware(id, config));
+  const grantView = valid.spec.upstream.namespace === id.namespace ? undefined : view(referenceGrant(id, valid));
+  const httpRouteView = view(httpRoute(id, valid, config));
+
+  const gate = paymentGateReady(middlewareView, routeView, observed, config, valid);
+  const route = routePublished(httpRouteView, grantView, gate.status === "True", observed, config, names, valid);
+  const ready = deriveReady({ UpstreamHealthy: health, PaymentGateReady: gate, RoutePublished: route });
+  const states: [ConditionType, ConditionState][] = [
+    ["UpstreamHealthy", health], ["PaymentGateReady", gate], ["RoutePublished", route], ["Ready", ready],
+  ];
+
+  const views = [routeView, middlewareView, ...(grantView ? [grantView] : []), httpRouteView];
+  const desired = views.map((c) => c.desired);
+  // The public route is created only behind a working gate, so no request is ever served unpaid.
+  const mayPublish = (c: ChildView) => c !== httpRouteView || c.current !== undefined || gate.status === "True";
+  const installed = (c: ChildView) => !observed.missingKinds?.includes(c.desired.kind as never);
+  const apply = views.filter((c) => !c.inPlace && installed(c) && mayPublish(c)).map((c) => c.desired);
+  const stale = observed.children.map(refOf).filter((ref) => !desired.some((d) => sameObject(refOf(d), ref)));
+
+  const status = { ...previous, observedGeneration: generation, endpoint: valid.path, conditions: nextConditions(previous.conditions, states, generation, time) };
+  const recheck = ready.status === "True" ? config.recheckSeconds.ready
+    : health.status === "False" && gate.status === "True" ? config.recheckSeconds.unhealthy
+    : config.recheckSeconds.pending;
+  return {
+    desired, apply, delete: deletionOrder(stale), ...withStatus(previous, status),
+    finalizer, requeueAfterSeconds: recheck, issues: [],
+  };
+}
+
+/** With the offer being deleted: take the route off the gateway, remove what the garbage collector cannot, then let go. */
+function finalize(observed: Observed, hasFinalizer: boolean, previous: ServiceOfferStatus): ReconcileResult {
+  const base = { desired: [], apply: [], status: previous, statusChanged: false, issues: [] };
+  if (!hasFinalizer) return { ...base, delete: [] };
+  const cleanup = observed.children.map(refOf).filter((ref) => ref.kind === "HTTPRoute" || ref.kind === "ReferenceGrant");
+  if (cleanup.length > 0) return { ...base, delete: deletionOrder(cleanup) };
+  return { ...base, delete: [], finalizer: "remove" };
+}
+
+const DELETE_FIRST = ["HTTPRoute", "ReferenceGrant", "Middleware", "PaymentRoute"];
+
+function deletionOrder(refs: ObjectRef[]): ObjectRef[] {
+  const rank = (ref: ObjectRef) => DELETE_FIRST.indexOf(ref.kind);
+  return [...refs].sort((a, b) => rank(a) - rank(b) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+function withStatus(previous: ServiceOfferStatus, status: ServiceOfferStatus) {
+  const cleaned = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined)) as ServiceOfferStatus;
+  return { status: cleaned, statusChanged: !sameStatus(previous, cleaned) };
+}

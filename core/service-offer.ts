@@ -1,0 +1,98 @@
+// The ServiceOffer resource (obol.org/v1alpha1): the schema existing offers were written
+// against, with the same defaults the CRD applies, so that the core sees the same spec
+// whether an offer came through the API server or straight from a file.
+import * as v from "valibot";
+import { ConditionSchema, ObjectMetaSchema } from "./kube.ts";
+
+export const OFFER_API_VERSION = "obol.org/v1alpha1";
+export const OFFER_KIND = "ServiceOffer";
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DECIMAL = /^\d+(\.\d+)?$/;
+const label = (what: string) =>
+  v.pipe(
+    v.string(),
+    v.maxLength(63, `must be a ${what} of at most 63 characters`),
+    v.regex(DNS1123_LABEL, `must be a ${what}: lowercase letters, digits and '-'`),
+  );
+const decimalPrice = v.pipe(v.string(), v.regex(DECIMAL, "must be a decimal number such as \"0.001\""));
+
+export const SecretKeyRefSchema = v.object({
+  secretKeyRef: v.object({ name: v.pipe(v.string(), v.maxLength(253, "must be at most 253 characters"), v.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a valid Secret name")), key: v.pipe(v.string(), v.minLength(1, "must not be empty")) }),
+  scheme: v.optional(v.string()),
+});
+export type UpstreamAuth = v.InferOutput<typeof SecretKeyRefSchema>;
+
+export const PriceSchema = v.pipe(
+  v.object({
+    perRequest: v.optional(decimalPrice),
+    perMTok: v.optional(decimalPrice),
+    perHour: v.optional(decimalPrice),
+  }),
+  v.check(
+    (p) => p.perRequest !== undefined || p.perMTok !== undefined || p.perHour !== undefined,
+    "must set one of perRequest, perMTok or perHour",
+  ),
+);
+export type Price = v.InferOutput<typeof PriceSchema>;
+
+export const ServiceOfferSpecSchema = v.object({
+  type: v.optional(v.picklist(["inference", "fine-tuning", "http"]), "http"),
+  model: v.optional(v.object({
+    name: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+    runtime: v.optional(v.picklist(["ollama", "vllm", "tgi"])),
+  })),
+  upstream: v.object({
+    service: label("Service name"),
+    namespace: label("namespace name"),
+    port: v.optional(
+      v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be 1-65535"), v.maxValue(65535, "must be 1-65535")),
+      11434,
+    ),
+    healthPath: v.optional(v.pipe(v.string(), v.startsWith("/", "must start with '/'")), "/health"),
+  }),
+  payment: v.object({
+    scheme: v.optional(v.picklist(["exact"]), "exact"),
+    network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+    payTo: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "must be 0x followed by 40 hex digits")),
+    maxTimeoutSeconds: v.optional(
+      v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(86400, "must be at most 86400")),
+      300,
+    ),
+    price: PriceSchema,
+  }),
+  path: v.optional(v.pipe(v.string(), v.regex(/^\/[a-zA-Z0-9/_.-]*$/, "must start with '/' and hold only letters, digits, '/', '_', '.' and '-'"))),
+  upstreamAuth: v.optional(SecretKeyRefSchema),
+  // Registration is carried for the on-chain agent registry; we accept and keep it whole.
+  registration: v.optional(v.looseObject({
+    enabled: v.optional(v.boolean()),
+    name: v.optional(v.string()),
+    description: v.optional(v.string()),
+    image: v.optional(v.string()),
+    services: v.optional(v.array(v.looseObject({}))),
+    supportedTrust: v.optional(v.array(v.string())),
+    skills: v.optional(v.array(v.string())),
+    domains: v.optional(v.array(v.string())),
+    metadata: v.optional(v.record(v.string(), v.unknown())),
+  })),
+});
+export type ServiceOfferSpec = v.InferOutput<typeof ServiceOfferSpecSchema>;
+
+export const ServiceOfferStatusSchema = v.looseObject({
+  conditions: v.optional(v.array(ConditionSchema), []),
+  observedGeneration: v.optional(v.number()),
+  endpoint: v.optional(v.string()),
+  agentId: v.optional(v.string()),
+  registrationTxHash: v.optional(v.string()),
+});
+export type ServiceOfferStatus = v.InferOutput<typeof ServiceOfferStatusSchema>;
+
+/** What the core needs to address an offer even when its spec is invalid. */
+export const ServiceOfferEnvelopeSchema = v.looseObject({
+  apiVersion: v.literal(OFFER_API_VERSION),
+  kind: v.literal(OFFER_KIND),
+  metadata: ObjectMetaSchema,
+  spec: v.optional(v.unknown()),
+  status: v.optional(v.unknown()),
+});
+export type ServiceOfferEnvelope = v.InferOutput<typeof ServiceOfferEnvelopeSchema>;

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_CONFIG } from "./config.ts";
+import { validateOffer } from "./validate-offer.ts";
+
+const spec = () => ({
+  upstream: { service: "llm", namespace: "llm" },
+  payment: { network: "base-sepolia", payTo: "0x1111111111111111111111111111111111111111", price: { perRequest: "0.001" } },
+});
+
+function issuesOf(raw: unknown) {
+  const result = validateOffer("demo", raw, DEFAULT_CONFIG);
+  return result.ok ? [] : result.issues;
+}
+
+describe("validateOffer", () => {
+  it("applies the CRD's defaults", () => {
+    const result = validateOffer("demo", spec(), DEFAULT_CONFIG);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.offer.spec.type).toBe("http");
+    expect(result.offer.spec.upstream).toEqual({ service: "llm", namespace: "llm", port: 11434, healthPath: "/health" });
+    expect(result.offer.spec.payment.maxTimeoutSeconds).toBe(300);
+    expect(result.offer.path).toBe("/services/demo");
+    expect(result.offer.price.amount).toBe(1000n);
+  });
+
+  it("names each missing or malformed field", () => {
+    expect(issuesOf({})).toEqual([
+      { field: "spec.upstream", message: "is required" },
+      { field: "spec.payment", message: "is required" },
+    ]);
+    const bad = spec();
+    bad.payment.payTo = "0x12";
+    expect(issuesOf(bad)).toEqual([
+      { field: "spec.payment.payTo", message: 'must be 0x followed by 40 hex digits (got "0x12")' },
+    ]);
+  });
+
+  it("refuses an unknown network and lists the known ones", () => {
+    const bad = spec();
+    bad.payment.network = "dogechain";
+    expect(issuesOf(bad)[0]).toEqual({
+      field: "spec.payment.network",
+      message: expect.stringMatching(/unknown network "dogechain" \(known: base-sepolia, base,/),
+    });
+  });
+
+  it("refuses paths that normalize to something else", () => {
+    expect(issuesOf({ ...spec(), path: "/a/../b" })[0]?.field).toBe("spec.path");
+    expect(issuesOf({ ...spec(), path: "/a//b" })[0]?.field).toBe("spec.path");
+  });
+
+  it("drops a trailing slash from the path", () => {
+    const result = validateOffer("demo", { ...spec(), path: "/api/v1/" }, DEFAULT_CONFIG);
+    expect(result.ok && result.offer.path).toBe("/api/v1");
+    const root = validateOffer("demo", { ...spec(), path: "/" }, DEFAULT_CONFIG);
+    expect(root.ok && root.offer.path).toBe("/");
+  });
+
+  it("reports every problem at once", () => {
+    const bad = spec();
+    bad.payment.network = "nowhere";
+    bad.payment.price.perRequest = "0.0000001";
+    expect(issuesOf({ ...bad, path: "/x/./y" }).map((i) => i.field)).toEqual([
+      "spec.payment.network",
+      "spec.payment.price.perRequest",
+      "spec.path",
+    ]);
+  });
+});
