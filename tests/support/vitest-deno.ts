@@ -8,10 +8,13 @@ type Body = () => unknown | Promise<unknown>;
 type Options = { timeout?: number };
 
 function wrap(runner: typeof nodeTest.it) {
-  const fn = (name: string, body: Body, options?: number | Options) =>
-    runner(name, { timeout: timeoutOf(options) }, async () => {
+  // vitest takes options before or after the body: it(name, fn, 5000) or it(name, { timeout }, fn).
+  const fn = (name: string, a: Body | Options, b?: Body | number | Options) => {
+    const [body, options] = typeof a === "function" ? [a, b as number | Options | undefined] : [b as Body, a];
+    return runner(name, { timeout: timeoutOf(options) }, async () => {
       await body();
     });
+  };
   fn.skip = (name: string, _body: Body) => runner(name, { skip: true }, () => {});
   fn.only = fn;
   fn.each = <T>(cases: readonly T[]) => (name: string, body: (c: T) => unknown) => {
