@@ -1,6 +1,7 @@
 // Reading the status an offer already has, and telling whether a new one differs.
 import * as v from "valibot";
 import { type ServiceOfferStatus, ServiceOfferStatusSchema } from "./service-offer.ts";
+import { canonicalJson } from "./yaml-order.ts";
 
 /** A status we cannot read (written by someone else, or garbled) counts as empty: we rewrite it. */
 export function readStatus(raw: unknown): ServiceOfferStatus {
@@ -9,12 +10,5 @@ export function readStatus(raw: unknown): ServiceOfferStatus {
 }
 
 export function sameStatus(a: ServiceOfferStatus, b: ServiceOfferStatus): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b)))
-      : v);
+  return canonicalJson(a) === canonicalJson(b);
 }

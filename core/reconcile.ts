@@ -4,8 +4,8 @@
 import { childNames, httpRoute, middleware, paymentRoute, referenceGrant } from "./children.ts";
 import { type ConditionState, type ConditionType, deriveReady, kubeTime, nextConditions } from "./conditions.ts";
 import type { OperatorConfig } from "./config.ts";
-import { containsDesired } from "./contains.ts";
 import { type FieldIssue, formatFieldIssues } from "./field-issues.ts";
+import { isInPlace, withFingerprint } from "./fingerprint.ts";
 import { type KubeObject, type ObjectRef, refOf, sameObject } from "./kube.ts";
 import type { Observed } from "./observed.ts";
 import { type ChildView, paymentGateReady, routePublished, upstreamHealthy } from "./offer-conditions.ts";
@@ -63,9 +63,10 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
   const valid = validation.offer;
   const names = childNames(id);
   const health = upstreamHealthy(observed, valid);
-  const view = (desired: KubeObject): ChildView => {
+  const view = (child: KubeObject): ChildView => {
+    const desired = withFingerprint(child);
     const current = observed.children.find((c) => sameObject(refOf(c), refOf(desired)));
-    return { desired, current, inPlace: current !== undefined && containsDesired(current, desired) };
+    return { desired, current, inPlace: isInPlace(current, desired) };
   };
   const routeView = view(paymentRoute(id, valid, health.status !== "False"));
   const middlewareView = view(middleware(id, config));
