@@ -1,0 +1,36 @@
+// What the verifier says back to Traefik. Non-2xx answers go to the buyer unchanged
+// (status, headers, body); a 2xx lets the request through with the headers Traefik
+// copies upstream (authResponseHeaders).
+import { Buffer } from "node:buffer";
+import type { PricedRoute } from "./priced-route.ts";
+
+export type Answer = { status: number; headers: Record<string, string>; body: string };
+
+const JSON_TYPE = { "content-type": "application/json" };
+
+export function paymentRequired(route: PricedRoute, resource: string, error: string): Answer {
+  const accepts = `${route.v1RequirementHead}${JSON.stringify(resource)}${route.v1RequirementTail}`;
+  const body = `{"x402Version":1,"error":${JSON.stringify(error)},"accepts":[${accepts}]}`;
+  const v2 = `{"x402Version":2,"error":${JSON.stringify(error)},"resource":{"url":${JSON.stringify(resource)},"description":${
+    JSON.stringify(route.description)
+  },"mimeType":${JSON.stringify(route.mimeType)}},"accepts":[${route.v2RequirementJson}]}`;
+  return { status: 402, headers: { ...JSON_TYPE, "payment-required": Buffer.from(v2).toString("base64") }, body };
+}
+
+export function refused(status: 400 | 403 | 404 | 503, error: string, extra: Record<string, string> = {}): Answer {
+  return { status, headers: { ...JSON_TYPE, ...extra }, body: JSON.stringify({ error }) };
+}
+
+export function allowed(headers: Record<string, string> = {}): Answer {
+  return { status: 200, headers, body: "" };
+}
+
+/** The resource URL the buyer asked for, as the proxy saw it (never our own address). */
+export function resourceUrl(proto: string | null, host: string | null, uri: string): string {
+  const scheme = proto?.split(",")[0]?.trim() || "http";
+  return `${scheme}://${host?.split(",")[0]?.trim() || "localhost"}${uri.startsWith("/") ? uri : `/${uri}`}`;
+}
+
+export function base64Json(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64");
+}

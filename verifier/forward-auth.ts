@@ -1,0 +1,117 @@
+// The ForwardAuth decision for one request, from headers to answer. Traefik calls this
+// for every request to a paid route; the order of the checks is the order of their cost.
+import { allowed, type Answer, base64Json, paymentRequired, refused, resourceUrl } from "./answer.ts";
+import { checkPayment } from "./check-payment.ts";
+import type { Facilitator, PaymentContext } from "./facilitator.ts";
+import { normalizePath } from "./normalize-path.ts";
+import { decodePaymentHeader } from "./payment-header.ts";
+import type { PricedRoute } from "./priced-route.ts";
+import { type ReplayGuard, reservationKey } from "./replay-guard.ts";
+import type { RouteTable } from "./route-table.ts";
+import type { VerifierMetrics } from "./verifier-metrics.ts";
+
+export type Mode = "settle" | "verify-only";
+
+export type Logger = { info(message: string, fields?: object): void; warn(message: string, fields?: object): void; error(message: string, fields?: object): void };
+
+export type VerifierDeps = {
+  routes(): RouteTable<PricedRoute>;
+  facilitator: Facilitator;
+  guard: ReplayGuard;
+  mode: Mode;
+  nowSeconds(): bigint;
+  /** The Authorization value to send upstream, from the route's Secret: absent when it has none, an Error when it cannot be read. */
+  upstreamAuthorization(route: PricedRoute): Promise<string | undefined | Error>;
+  log: Logger;
+  metrics?: VerifierMetrics;
+};
+
+export type Decision = { answer: Answer; route?: PricedRoute };
+
+/** Seconds a client should wait before retrying an unhealthy upstream or an unknown outcome. */
+export const RETRY_AFTER_SECONDS = "15";
+
+export async function forwardAuth(header: (name: string) => string | null, deps: VerifierDeps): Promise<Decision> {
+  const uri = header("x-forwarded-uri");
+  if (uri === null) return { answer: refused(403, "missing X-Forwarded-Uri: the verifier only answers Traefik ForwardAuth requests") };
+  const path = normalizePath(uri);
+  if (!path.ok) return { answer: refused(400, path.reason) };
+  const route = deps.routes().lookup(path.path);
+  if (!route) return { answer: allowed() };
+  if (!route.upstreamHealthy) {
+    return { route, answer: refused(503, "the service behind this route is unavailable; no payment was taken", { "retry-after": RETRY_AFTER_SECONDS }) };
+  }
+
+  const resource = resourceUrl(header("x-forwarded-proto"), header("x-forwarded-host"), uri);
+  const v2Header = header("payment-signature");
+  const v1Header = v2Header === null ? header("x-payment") : null;
+  if (v2Header === null && v1Header === null) return { route, answer: paymentRequired(route, resource, "X-PAYMENT header is required") };
+
+  const decoded = decodePaymentHeader((v2Header ?? v1Header)!, v2Header !== null ? 2 : 1);
+  if (!decoded.ok) return { route, answer: refused(400, decoded.reason) };
+  const payment = decoded.payment;
+  const now = deps.nowSeconds();
+  const refusal = checkPayment(payment, route, now);
+  if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
+
+  // Read the upstream's credentials before taking money: no payment for a request we cannot deliver.
+  const authorization = await deps.upstreamAuthorization(route);
+  if (authorization instanceof Error) {
+    deps.log.error("upstream credentials unavailable", { route: route.key, error: authorization.message });
+    return { route, answer: refused(503, "the service's credentials are unavailable; no payment was taken", { "retry-after": RETRY_AFTER_SECONDS }) };
+  }
+
+  const { authorization: a } = payment;
+  const key = reservationKey(route.network.chainId, route.network.asset, a.from, a.nonce);
+  if (!deps.guard.reserve(key, a.validBefore, now)) {
+    return refuse(route, resource, "payment_already_used", "this payment authorization was already used", deps);
+  }
+  const context: PaymentContext = { payment, route, resource };
+  try {
+    return await verifyAndSettle(context, key, authorization, deps);
+  } catch (error) {
+    // An exception after reserving may have happened after sending: keep the reservation.
+    deps.log.error("payment processing failed", { route: route.key, error: String(error) });
+    return { route, answer: refused(503, "payment processing failed; retry later", { "retry-after": RETRY_AFTER_SECONDS }) };
+  }
+}
+
+async function verifyAndSettle(context: PaymentContext, key: string, authorization: string | undefined, deps: VerifierDeps): Promise<Decision> {
+  const { route, resource, payment } = context;
+  const verified = await deps.facilitator.verify(context);
+  if (verified.kind !== "valid") {
+    deps.guard.release(key);
+    if (verified.kind === "unavailable") {
+      deps.log.warn("payment verification unavailable", { route: route.key, message: verified.message });
+      return { route, answer: refused(503, "payment verification is unavailable; retry later", { "retry-after": RETRY_AFTER_SECONDS }) };
+    }
+    return refuse(route, resource, verified.reason, verified.message, deps);
+  }
+  deps.metrics?.verified(route);
+  const network = payment.version === 1 ? route.network.name : `eip155:${route.network.chainId}`;
+  if (deps.mode === "verify-only") {
+    return pass(route, { success: true, transaction: "", network, payer: verified.payer }, verified.payer, authorization);
+  }
+  const settled = await deps.facilitator.settle(context);
+  if (settled.kind === "failed") {
+    deps.guard.release(key);
+    return refuse(route, resource, settled.reason, settled.message, deps);
+  }
+  if (settled.kind === "unknown") {
+    deps.log.error("settlement outcome unknown; the reservation is kept", { route: route.key, transaction: settled.transaction, message: settled.message });
+    return { route, answer: refused(503, "settlement outcome unknown; do not pay again, retry this request later", { "retry-after": RETRY_AFTER_SECONDS }) };
+  }
+  deps.metrics?.settled(route);
+  return pass(route, { success: true, transaction: settled.transaction, network, payer: settled.payer }, settled.payer, authorization);
+}
+
+function pass(route: PricedRoute, settlement: object, payer: string, authorization: string | undefined): Decision {
+  const headers: Record<string, string> = { "x-payment-response": base64Json(settlement), "x-payment-payer": payer };
+  if (authorization !== undefined) headers.authorization = authorization;
+  return { route, answer: allowed(headers) };
+}
+
+function refuse(route: PricedRoute, resource: string, reason: string, message: string, deps: VerifierDeps): Decision {
+  deps.metrics?.refused(route, reason);
+  return { route, answer: paymentRequired(route, resource, `${reason}: ${message}`) };
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { memoryReplayGuard, reservationKey } from "./replay-guard.ts";
+
+const key = reservationKey(84532, "0xToken", "0xAbC", "0x01");
+
+describe("replay guard", () => {
+  it("holds a reservation until the authorization expires", () => {
+    const guard = memoryReplayGuard();
+    expect(guard.reserve(key, 100n, 10n)).toBe(true);
+    expect(guard.reserve(key, 100n, 50n)).toBe(false);
+    expect(guard.reserve(key, 100n, 100n)).toBe(false);
+    expect(guard.reserve(key, 200n, 101n)).toBe(true);
+  });
+
+  it("frees a released reservation", () => {
+    const guard = memoryReplayGuard();
+    guard.reserve(key, 100n, 10n);
+    guard.release(key);
+    expect(guard.reserve(key, 100n, 10n)).toBe(true);
+  });
+
+  it("treats addresses case-insensitively", () => {
+    expect(reservationKey(1, "0xAA", "0xBB", "0xCC")).toBe(reservationKey(1, "0xaa", "0xbb", "0xcc"));
+  });
+
+  it("forgets expired reservations so memory stays bounded", () => {
+    const guard = memoryReplayGuard();
+    for (let i = 0; i < 1000; i++) guard.reserve(`k${i}`, 20n, 10n);
+    guard.reserve("late", 100n, 60n);
+    expect(guard.size).toBe(1);
+  });
+});
