@@ -37,7 +37,7 @@ function scripted(verify: VerifyOutcome, settle: SettleOutcome) {
 
 function deps(facilitator: Facilitator, overrides: Partial<VerifierDeps> = {}): VerifierDeps {
   const table = buildRouteTable([{ pattern: "/services/llm/*", value: route() }]);
-  const quiet = { info() {}, warn() {}, error() {} };
+  const quiet = { info() {}, warn() {}, error() {}, child: () => quiet };
   return {
     routes: () => table, facilitator, guard: memoryReplayGuard(), mode: "settle", nowSeconds: () => NOW,
     upstreamAuthorization: async () => undefined, log: quiet, ...overrides,

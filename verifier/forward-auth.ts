@@ -1,5 +1,6 @@
 // The ForwardAuth decision for one request, from headers to answer. Traefik calls this
 // for every request to a paid route; the order of the checks is the order of their cost.
+import type { Logger } from "../adapters/log.ts";
 import { allowed, type Answer, base64Json, paymentRequired, refused, resourceUrl } from "./answer.ts";
 import { checkPayment } from "./check-payment.ts";
 import type { Facilitator, PaymentContext } from "./facilitator.ts";
@@ -11,8 +12,6 @@ import type { RouteTable } from "./route-table.ts";
 import type { VerifierMetrics } from "./verifier-metrics.ts";
 
 export type Mode = "settle" | "verify-only";
-
-export type Logger = { info(message: string, fields?: object): void; warn(message: string, fields?: object): void; error(message: string, fields?: object): void };
 
 export type VerifierDeps = {
   routes(): RouteTable<PricedRoute>;
