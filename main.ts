@@ -3,11 +3,13 @@
 import { UsageError } from "./cli/config-flags.ts";
 import { InputError } from "./cli/read-input.ts";
 import { renderCommand } from "./cli/render.ts";
+import { verifierCommand } from "./cli/verifier.ts";
 
 type Command = { summary: string; run: (args: string[], out: (t: string) => void, err: (t: string) => void) => number | Promise<number> };
 
 const COMMANDS: Record<string, Command> = {
   render: { summary: "print the children the operator would create for ServiceOffers in a file", run: renderCommand },
+  verifier: { summary: "run the x402 ForwardAuth verifier (routes from the cluster or a file)", run: verifierCommand },
 };
 
 const HELP = `Usage: main.ts <command> [options]   (npm run --silent cli -- <command> ...)

@@ -11,36 +11,42 @@ export type Admission = { key: string; generation?: number; admitted: boolean; r
 
 export type RouteSet = { table: RouteTable<PricedRoute>; admissions: Admission[] };
 
-type Candidate = { route: PricedRoute; created: string; generation?: number };
+export type Candidate = { route: PricedRoute; created: string; generation?: number };
+export type Evaluated = { candidate: Candidate } | { admission: Admission };
 
-export function compileRoutes(objects: readonly unknown[], networks: readonly Network[]): RouteSet {
+/** One object's verdict on its own: a route ready to serve, or the reason it is not admitted. */
+export function evaluateRoute(object: unknown, networks: readonly Network[]): Evaluated {
+  const meta = (object as { metadata?: { name?: string; namespace?: string; generation?: number; creationTimestamp?: string } }).metadata ?? {};
+  const key = `${meta.namespace ?? "default"}/${meta.name ?? "?"}`;
+  const refuse = (message: string): Evaluated => ({ admission: { key, generation: meta.generation, admitted: false, reason: "InvalidSpec", message } });
+  const parsed = v.safeParse(PaymentRouteSchema, object);
+  if (!parsed.success) return refuse(formatFieldIssues(toFieldIssues("", parsed.issues)).replace(/^\./, "").replaceAll("; .", "; "));
+  const priced = priceRoute(parsed.output, networks);
+  if (isPricingError(priced)) return refuse(`${priced.field}: ${priced.message}`);
+  return { candidate: { route: priced, created: meta.creationTimestamp ?? "", generation: meta.generation } };
+}
+
+/** The table from every object's verdict; contested patterns are settled here, the same way every time. */
+export function assembleRoutes(evaluated: readonly Evaluated[]): RouteSet {
   const admissions: Admission[] = [];
   const candidates: Candidate[] = [];
-  for (const object of objects) {
-    const meta = (object as { metadata?: { name?: string; namespace?: string; generation?: number; creationTimestamp?: string } }).metadata ?? {};
-    const key = `${meta.namespace ?? "default"}/${meta.name ?? "?"}`;
-    const parsed = v.safeParse(PaymentRouteSchema, object);
-    if (!parsed.success) {
-      admissions.push({ key, generation: meta.generation, admitted: false, reason: "InvalidSpec", message: formatFieldIssues(toFieldIssues("", parsed.issues)).replace(/^\./, "").replaceAll("; .", "; ") });
-      continue;
-    }
-    const priced = priceRoute(parsed.output, networks);
-    if (isPricingError(priced)) {
-      admissions.push({ key, generation: meta.generation, admitted: false, reason: "InvalidSpec", message: `${priced.field}: ${priced.message}` });
-      continue;
-    }
-    candidates.push({ route: priced, created: meta.creationTimestamp ?? "", generation: meta.generation });
+  for (const e of evaluated) {
+    if ("admission" in e) admissions.push(e.admission);
+    else candidates.push(e.candidate);
   }
-  // The older route keeps a contested pattern; ties go by name. Same input, same winner.
+  // The older route keeps a contested pattern; ties go by name.
   candidates.sort((a, b) => a.created.localeCompare(b.created) || a.route.key.localeCompare(b.route.key));
-  const built = buildRouteTable(candidates.map((c) => ({ pattern: c.route.pattern, value: c })));
-  const losers = new Map(built.conflicts.map((c) => [c.value, c.winner]));
-  for (const candidate of candidates) {
-    const winner = losers.get(candidate);
+  const table = buildRouteTable(candidates.map((c) => ({ pattern: c.route.pattern, value: c.route })));
+  const losers = new Map(table.conflicts.map((c) => [c.value, c.winner]));
+  for (const { route, generation } of candidates) {
+    const winner = losers.get(route);
     admissions.push(winner
-      ? { key: candidate.route.key, generation: candidate.generation, admitted: false, reason: "PatternConflict", message: `pattern ${candidate.route.pattern} is already served by PaymentRoute ${winner.route.key}` }
-      : { key: candidate.route.key, generation: candidate.generation, admitted: true, reason: "Admitted", message: `charging ${candidate.route.amount} atomic units on ${candidate.route.network.name}` });
+      ? { key: route.key, generation, admitted: false, reason: "PatternConflict", message: `pattern ${route.pattern} is already served by PaymentRoute ${winner.key}` }
+      : { key: route.key, generation, admitted: true, reason: "Admitted", message: `charging ${route.amount} atomic units on ${route.network.name}` });
   }
-  const table = buildRouteTable(candidates.filter((c) => !losers.has(c)).map((c) => ({ pattern: c.route.pattern, value: c.route })));
   return { table, admissions };
+}
+
+export function compileRoutes(objects: readonly unknown[], networks: readonly Network[]): RouteSet {
+  return assembleRoutes(objects.map((o) => evaluateRoute(o, networks)));
 }
