@@ -23,6 +23,11 @@ const SUITES: Suite[] = [
     command: [bin("deno"), "test", "--allow-all", "--no-check", "--junit-path=$REPORT/deno.xml"],
     counts: (dir) => junitCounts(join(dir, "deno.xml")),
   },
+  {
+    name: "interop (real chain, official x402 clients and facilitator)",
+    command: [bin("vitest"), "run", "--config", "vitest.interop.config.ts", "--reporter=default", "--reporter=json", "--outputFile.json=$REPORT/vitest.json"],
+    counts: (dir) => vitestCounts(join(dir, "vitest.json")),
+  },
 ];
 
 function vitestCounts(file: string): Counts {

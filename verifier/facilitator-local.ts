@@ -18,6 +18,9 @@ export type LocalFacilitatorOptions = {
   rpcTimeoutMs?: number;
 };
 
+/** ERC-6492 wraps a not-yet-deployed wallet's signature and ends it with this suffix. */
+const ERC6492_MAGIC = "6492649264926492649264926492649264926492649264926492649264926492";
+
 type NetworkClients = { public: PublicClient; wallet?: WalletClient; chain: Chain };
 
 export function localFacilitator(options: LocalFacilitatorOptions): Facilitator {
@@ -46,10 +49,14 @@ export function localFacilitator(options: LocalFacilitatorOptions): Facilitator 
       const { authorization: a, signature } = payment;
       const typedData = typedDataFor(route.network, a);
       try {
-        // An EOA's signature is checked locally; anything else (a smart wallet) asks the chain.
+        // An EOA's signature is checked locally. Anything else is a smart wallet's (ERC-1271,
+        // or ERC-6492 before deployment), which only the chain can judge: an RPC failure
+        // there must read as "unavailable", never as "invalid".
         const recovered = size(signature) === 65 ? await recoverTypedDataAddress({ ...typedData, signature }).catch(() => undefined) : undefined;
         if (recovered?.toLowerCase() !== a.from.toLowerCase()) {
-          const ok = await c.public.verifyTypedData({ ...typedData, address: a.from, signature });
+          const code = await c.public.getCode({ address: a.from });
+          const counterfactual = signature.toLowerCase().endsWith(ERC6492_MAGIC);
+          const ok = (code && code !== "0x") || counterfactual ? await c.public.verifyTypedData({ ...typedData, address: a.from, signature }) : false;
           if (!ok) return { kind: "invalid", reason: "invalid_exact_evm_payload_signature", message: "the signature does not match the payer" };
         }
         const [used, balance] = await Promise.all([

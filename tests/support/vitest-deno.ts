@@ -17,8 +17,12 @@ function wrap(runner: typeof nodeTest.it) {
   };
   fn.skip = (name: string, _body: Body) => runner(name, { skip: true }, () => {});
   fn.only = fn;
-  fn.each = <T>(cases: readonly T[]) => (name: string, body: (c: T) => unknown) => {
-    for (const c of cases) fn(formatName(name, c), () => body(c));
+  // Like vitest: an array case is spread into the body's arguments.
+  fn.each = <T>(cases: readonly T[]) => (name: string, body: (...args: never[]) => unknown) => {
+    for (const c of cases) {
+      const args = (Array.isArray(c) ? c : [c]) as never[];
+      fn(formatName(name, args), () => body(...args));
+    }
   };
   return fn;
 }
@@ -27,10 +31,14 @@ function timeoutOf(options?: number | Options): number | undefined {
   return typeof options === "number" ? options : options?.timeout;
 }
 
-function formatName(name: string, value: unknown): string {
-  return name.replace(/%s|\$(\w+)/g, (_m, key?: string) =>
-    String(key && typeof value === "object" && value ? (value as Record<string, unknown>)[key] : value)
-  );
+/** vitest's name templates: printf-style %s %d %i %o %j take the arguments in turn; $key reads a field of an object case. */
+function formatName(name: string, args: unknown[]): string {
+  let next = 0;
+  return name.replace(/%[sdioj]|\$(\w+)/g, (match, key?: string) => {
+    if (key) return String((args[0] as Record<string, unknown> | undefined)?.[key]);
+    const value = args[next++];
+    return match === "%o" || match === "%j" ? JSON.stringify(value) : String(value);
+  });
 }
 
 export const it = wrap(nodeTest.it);
