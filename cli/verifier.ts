@@ -38,6 +38,8 @@ Options (each also from the environment variable named):
   --facilitator local|URL   "local" verifies and settles in-process with viem; a URL uses that
                             x402 facilitator (https, or http on loopback) (X402_FACILITATOR)
   --verify-only             verify payments but do not settle them (X402_VERIFY_ONLY=true)
+  --settle-timeout SECONDS  give up waiting for a settlement after this long and answer 503
+                            (outcome unknown; kept under Traefik's fixed 30 s) (X402_SETTLE_TIMEOUT; default 20)
   --rpc NETWORK=URL         local facilitator: RPC URL of a network; repeat per network
                             (X402_RPC="base-sepolia=http://...,base=https://...")
   --settlement-key-file F   local facilitator: file holding the settlement account's private key
@@ -53,7 +55,8 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
     options: {
       listen: { type: "string" }, routes: { type: "string" }, "secrets-dir": { type: "string" }, kubeconfig: { type: "string" },
       namespaces: { type: "string" }, facilitator: { type: "string" }, "verify-only": { type: "boolean" }, rpc: { type: "string", multiple: true },
-      "settlement-key-file": { type: "string" }, "settlement-key-secret": { type: "string" }, help: { type: "boolean", short: "h" },
+      "settlement-key-file": { type: "string" }, "settlement-key-secret": { type: "string" }, "settle-timeout": { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return out(VERIFIER_HELP), 0;
@@ -67,7 +70,9 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
   const networks = DEFAULT_NETWORKS;
   const client = routesFile ? undefined : kubeClient(loadKubeConfig(values.kubeconfig ?? env.KUBECONFIG));
 
-  const facilitator = await chooseFacilitator(facilitatorChoice, values, env, verifyOnly, client);
+  const settleTimeoutMs = Number(values["settle-timeout"] ?? env.X402_SETTLE_TIMEOUT ?? 20) * 1000;
+  if (!(settleTimeoutMs > 0 && settleTimeoutMs < 30_000)) throw new UsageError("--settle-timeout must be between 0 and 30 seconds (Traefik gives up at 30)");
+  const facilitator = await chooseFacilitator(facilitatorChoice, values, env, verifyOnly, client, settleTimeoutMs);
   const metrics = verifierMetrics();
   let table = buildRouteTable<never>([]);
   let loaded = false;
@@ -101,10 +106,10 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
 
 type KeyFlags = { rpc?: string[]; "settlement-key-file"?: string; "settlement-key-secret"?: string };
 
-async function chooseFacilitator(choice: string, values: KeyFlags, env: NodeJS.ProcessEnv, verifyOnly: boolean, client: ReturnType<typeof kubeClient> | undefined): Promise<Facilitator> {
+async function chooseFacilitator(choice: string, values: KeyFlags, env: NodeJS.ProcessEnv, verifyOnly: boolean, client: ReturnType<typeof kubeClient> | undefined, settleTimeoutMs: number): Promise<Facilitator> {
   if (choice !== "local") {
     try {
-      return remoteFacilitator({ url: choice });
+      return remoteFacilitator({ url: choice, settleTimeoutMs });
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
@@ -117,7 +122,7 @@ async function chooseFacilitator(choice: string, values: KeyFlags, env: NodeJS.P
   }
   if (Object.keys(rpcUrls).length === 0) throw new UsageError("--facilitator local needs --rpc NETWORK=URL for each network it serves");
   const key = verifyOnly ? undefined : await settlementKey(values, env, client);
-  return localFacilitator({ rpcUrls, settlementAccount: key ? privateKeyToAccount(key) : undefined });
+  return localFacilitator({ rpcUrls, settlementAccount: key ? privateKeyToAccount(key) : undefined, receiptTimeoutMs: settleTimeoutMs });
 }
 
 async function settlementKey(values: KeyFlags, env: NodeJS.ProcessEnv, client: ReturnType<typeof kubeClient> | undefined): Promise<`0x${string}`> {

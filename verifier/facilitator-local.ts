@@ -7,7 +7,7 @@ import {
 } from "viem";
 import type { Network } from "../core/networks.ts";
 import { EIP3009_ABI, TRANSFER_BYTES_ABI, TRANSFER_VRS_ABI, typedDataFor } from "./eip3009.ts";
-import type { Facilitator, PaymentContext, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
+import type { Facilitator, PaymentContext, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 
 export type LocalFacilitatorOptions = {
   /** RPC URL per network name. */
@@ -95,6 +95,22 @@ export function localFacilitator(options: LocalFacilitatorOptions): Facilitator 
         return { kind: "settled", transaction, payer: payment.authorization.from };
       } catch (error) {
         return { kind: "unknown", message: `no receipt for ${transaction}: ${describe(error)}`, transaction };
+      }
+    },
+
+    async resolve({ payment, route }, transaction): Promise<Resolution> {
+      const c = clientsFor(route.network);
+      if (!c) return { kind: "unknown" };
+      const { from, nonce } = payment.authorization;
+      try {
+        // A used nonce means the transfer happened, whoever submitted it: the seller was paid.
+        const used = await c.public.readContract({ address: route.network.asset, abi: EIP3009_ABI, functionName: "authorizationState", args: [from, nonce] });
+        if (used) return { kind: "settled", transaction };
+        if (!transaction) return { kind: "unknown" };
+        const receipt = await c.public.getTransactionReceipt({ hash: transaction as Hex }).catch(() => undefined);
+        return receipt?.status === "reverted" ? { kind: "not-settled" } : { kind: "unknown" };
+      } catch {
+        return { kind: "unknown" };
       }
     },
   };

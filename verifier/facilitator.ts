@@ -19,9 +19,13 @@ export type SettleOutcome =
 
 export type PaymentContext = { payment: PaymentAttempt; route: PricedRoute; resource: string };
 
+export type Resolution = { kind: "settled"; transaction?: string } | { kind: "not-settled" } | { kind: "unknown" };
+
 export type Facilitator = {
   verify(context: PaymentContext): Promise<VerifyOutcome>;
   settle(context: PaymentContext): Promise<SettleOutcome>;
+  /** After an unknown outcome: did that payment land? Absent when the facilitator cannot tell. */
+  resolve?(context: PaymentContext, transaction?: string): Promise<Resolution>;
 };
 
 /** The requirement in the wire format of the payment's own protocol version. */

@@ -135,12 +135,34 @@ describe("forwardAuth", () => {
     expect(calls.settle).toBe(0);
   });
 
-  it("answers an unknown settlement outcome with 503, never 402, and keeps the reservation", async () => {
+  it("answers an unknown settlement outcome with 503, never 402, and keeps answering so while it stays unknown", async () => {
     const d = deps(scripted(valid, { kind: "unknown", message: "receipt timeout", transaction: "0x01" }).facilitator);
     const { answer } = await forwardAuth(paid(v1Header()), d);
     expect(answer.status).toBe(503);
     expect(JSON.parse(answer.body).error).toContain("do not pay again");
-    expect(JSON.parse((await forwardAuth(paid(v1Header()), d)).answer.body).error).toContain("payment_already_used");
+    expect((await forwardAuth(paid(v1Header()), d)).answer.status).toBe(503);
+  });
+
+  it("serves a retried payment once when the unknown settlement turns out to have landed", async () => {
+    const { facilitator, calls } = scripted(valid, { kind: "unknown", message: "receipt timeout", transaction: "0x01" });
+    facilitator.resolve = async () => ({ kind: "settled", transaction: "0x01" });
+    const d = deps(facilitator);
+    expect((await forwardAuth(paid(v1Header()), d)).answer.status).toBe(503);
+    const retry = await forwardAuth(paid(v1Header()), d);
+    expect(retry.answer.status).toBe(200);
+    expect(JSON.parse(Buffer.from(retry.answer.headers["x-payment-response"]!, "base64").toString()).transaction).toBe("0x01");
+    expect((await forwardAuth(paid(v1Header()), d)).answer.status).toBe(402);
+    expect(calls.settle).toBe(1);
+  });
+
+  it("settles again when the unknown settlement turns out not to have landed", async () => {
+    const outcomes: SettleOutcome[] = [{ kind: "unknown", message: "rpc reset", transaction: "0x01" }, settled];
+    const { facilitator } = scripted(valid, settled);
+    facilitator.settle = async () => outcomes.shift()!;
+    facilitator.resolve = async () => ({ kind: "not-settled" });
+    const d = deps(facilitator);
+    expect((await forwardAuth(paid(v1Header()), d)).answer.status).toBe(503);
+    expect((await forwardAuth(paid(v1Header()), d)).answer.status).toBe(200);
   });
 
   it("frees the authorization after a definite settlement failure", async () => {

@@ -7,7 +7,7 @@ import type { Facilitator, PaymentContext } from "./facilitator.ts";
 import { normalizePath } from "./normalize-path.ts";
 import { decodePaymentHeader } from "./payment-header.ts";
 import type { PricedRoute } from "./priced-route.ts";
-import { type ReplayGuard, reservationKey } from "./replay-guard.ts";
+import { type ReplayGuard, type Reservation, reservationKey } from "./replay-guard.ts";
 import type { RouteTable } from "./route-table.ts";
 import type { VerifierMetrics } from "./verifier-metrics.ts";
 
@@ -62,17 +62,50 @@ export async function forwardAuth(header: (name: string) => string | null, deps:
 
   const { authorization: a } = payment;
   const key = reservationKey(route.network.chainId, route.network.asset, a.from, a.nonce);
-  if (!deps.guard.reserve(key, a.validBefore, now)) {
-    return refuse(route, resource, "payment_already_used", "this payment authorization was already used", deps);
-  }
   const context: PaymentContext = { payment, route, resource };
+  let reservation = deps.guard.reserve(key, a.validBefore, now);
+  if (!reservation.taken) {
+    const resumed = await resumeHeld(reservation.held, context, key, authorization, deps);
+    if (resumed) return resumed;
+    reservation = deps.guard.reserve(key, a.validBefore, now);
+    if (!reservation.taken) return refuse(route, resource, "payment_already_used", "this payment authorization was already used", deps);
+  }
   try {
     return await verifyAndSettle(context, key, authorization, deps);
   } catch (error) {
     // An exception after reserving may have happened after sending: keep the reservation.
+    deps.guard.mark(key, "unknown");
     deps.log.error("payment processing failed", { route: route.key, error: String(error) });
-    return { route, answer: refused(503, "payment processing failed; retry later", { "retry-after": RETRY_AFTER_SECONDS }) };
+    return { route, answer: unknownOutcome() };
   }
+}
+
+/**
+ * The same authorization again. Used (or in use) is refused; but after an unknown outcome
+ * the buyer is retrying a payment that may have landed: find out, and serve it once if it
+ * did, rather than ask for a second payment. Undefined: it did not land, start over.
+ */
+async function resumeHeld(held: Reservation, context: PaymentContext, key: string, authorization: string | undefined, deps: VerifierDeps): Promise<Decision | undefined> {
+  const { route, resource, payment } = context;
+  if (held.state !== "unknown") return refuse(route, resource, "payment_already_used", "this payment authorization was already used", deps);
+  const resolution = (await deps.facilitator.resolve?.(context, held.transaction)) ?? { kind: "unknown" };
+  if (resolution.kind === "unknown") return { route, answer: unknownOutcome() };
+  if (resolution.kind === "not-settled") {
+    deps.guard.release(key);
+    return undefined;
+  }
+  deps.guard.mark(key, "done", resolution.transaction);
+  deps.metrics?.settled(route);
+  const settlement = { success: true, transaction: resolution.transaction ?? held.transaction ?? "", network: networkLabel(payment, route), payer: payment.authorization.from };
+  return pass(route, settlement, payment.authorization.from, authorization);
+}
+
+function unknownOutcome(): Answer {
+  return refused(503, "settlement outcome unknown; do not pay again, retry this request later", { "retry-after": RETRY_AFTER_SECONDS });
+}
+
+function networkLabel(payment: PaymentContext["payment"], route: PricedRoute): string {
+  return payment.version === 1 ? route.network.name : `eip155:${route.network.chainId}`;
 }
 
 async function verifyAndSettle(context: PaymentContext, key: string, authorization: string | undefined, deps: VerifierDeps): Promise<Decision> {
@@ -87,8 +120,9 @@ async function verifyAndSettle(context: PaymentContext, key: string, authorizati
     return refuse(route, resource, verified.reason, verified.message, deps);
   }
   deps.metrics?.verified(route);
-  const network = payment.version === 1 ? route.network.name : `eip155:${route.network.chainId}`;
+  const network = networkLabel(payment, route);
   if (deps.mode === "verify-only") {
+    deps.guard.mark(key, "done");
     return pass(route, { success: true, transaction: "", network, payer: verified.payer }, verified.payer, authorization);
   }
   const settled = await deps.facilitator.settle(context);
@@ -97,9 +131,11 @@ async function verifyAndSettle(context: PaymentContext, key: string, authorizati
     return refuse(route, resource, settled.reason, settled.message, deps);
   }
   if (settled.kind === "unknown") {
+    deps.guard.mark(key, "unknown", settled.transaction);
     deps.log.error("settlement outcome unknown; the reservation is kept", { route: route.key, transaction: settled.transaction, message: settled.message });
-    return { route, answer: refused(503, "settlement outcome unknown; do not pay again, retry this request later", { "retry-after": RETRY_AFTER_SECONDS }) };
+    return { route, answer: unknownOutcome() };
   }
+  deps.guard.mark(key, "done", settled.transaction);
   deps.metrics?.settled(route);
   return pass(route, { success: true, transaction: settled.transaction, network, payer: settled.payer }, settled.payer, authorization);
 }

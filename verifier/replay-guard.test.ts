@@ -6,17 +6,26 @@ const key = reservationKey(84532, "0xToken", "0xAbC", "0x01");
 describe("replay guard", () => {
   it("holds a reservation until the authorization expires", () => {
     const guard = memoryReplayGuard();
-    expect(guard.reserve(key, 100n, 10n)).toBe(true);
-    expect(guard.reserve(key, 100n, 50n)).toBe(false);
-    expect(guard.reserve(key, 100n, 100n)).toBe(false);
-    expect(guard.reserve(key, 200n, 101n)).toBe(true);
+    expect(guard.reserve(key, 100n, 10n)).toEqual({ taken: true });
+    expect(guard.reserve(key, 100n, 50n)).toEqual({ taken: false, held: { state: "in-flight", expires: 100n } });
+    expect(guard.reserve(key, 100n, 100n).taken).toBe(false);
+    expect(guard.reserve(key, 200n, 101n).taken).toBe(true);
+  });
+
+  it("remembers what happened to a held payment", () => {
+    const guard = memoryReplayGuard();
+    guard.reserve(key, 100n, 10n);
+    guard.mark(key, "unknown", "0xabc");
+    expect(guard.reserve(key, 100n, 11n)).toEqual({ taken: false, held: { state: "unknown", expires: 100n, transaction: "0xabc" } });
+    guard.mark(key, "done");
+    expect(guard.reserve(key, 100n, 12n)).toEqual({ taken: false, held: { state: "done", expires: 100n, transaction: "0xabc" } });
   });
 
   it("frees a released reservation", () => {
     const guard = memoryReplayGuard();
     guard.reserve(key, 100n, 10n);
     guard.release(key);
-    expect(guard.reserve(key, 100n, 10n)).toBe(true);
+    expect(guard.reserve(key, 100n, 10n).taken).toBe(true);
   });
 
   it("treats addresses case-insensitively", () => {

@@ -1,36 +1,45 @@
 // Each authorization pays once. A reservation on (chain, token, payer, nonce) is taken
 // before verifying and held until the authorization expires: a second use, concurrent or
 // later, is refused even when we only verify and never settle. A definite failure frees
-// it for an honest retry; an unknown settlement outcome keeps it.
+// it for an honest retry; an unknown settlement outcome keeps it, marked so that a retry
+// of the same payment can learn what happened instead of being asked to pay again.
 
 export type ReservationKey = string;
+/** in-flight: being verified or settled; unknown: settlement sent, outcome not known; done: paid and served. */
+export type ReservationState = "in-flight" | "unknown" | "done";
+export type Reservation = { state: ReservationState; expires: bigint; transaction?: string };
 
 export function reservationKey(chainId: number, token: string, from: string, nonce: string): ReservationKey {
   return `${chainId}:${token.toLowerCase()}:${from.toLowerCase()}:${nonce.toLowerCase()}`;
 }
 
 export type ReplayGuard = {
-  /** False when the key is already held. */
-  reserve(key: ReservationKey, expiresAtSeconds: bigint, nowSeconds: bigint): boolean;
+  /** Takes the reservation, or returns the one already held. */
+  reserve(key: ReservationKey, expiresAtSeconds: bigint, nowSeconds: bigint): { taken: true } | { taken: false; held: Reservation };
+  mark(key: ReservationKey, state: ReservationState, transaction?: string): void;
   release(key: ReservationKey): void;
   readonly size: number;
 };
 
 /** In-process: one verifier replica. Several replicas settle safely (the token refuses a used nonce), but verify-only mode needs one replica. */
 export function memoryReplayGuard(): ReplayGuard {
-  const held = new Map<ReservationKey, bigint>();
+  const held = new Map<ReservationKey, Reservation>();
   let nextSweep = 0n;
   const sweep = (now: bigint) => {
-    for (const [key, expires] of held) if (expires < now) held.delete(key);
+    for (const [key, r] of held) if (r.expires < now) held.delete(key);
     nextSweep = now + 30n;
   };
   return {
-    reserve(key, expiresAt, now) {
+    reserve(key, expires, now) {
       if (now >= nextSweep) sweep(now);
-      const expires = held.get(key);
-      if (expires !== undefined && expires >= now) return false;
-      held.set(key, expiresAt);
-      return true;
+      const existing = held.get(key);
+      if (existing && existing.expires >= now) return { taken: false, held: existing };
+      held.set(key, { state: "in-flight", expires });
+      return { taken: true };
+    },
+    mark(key, state, transaction) {
+      const existing = held.get(key);
+      if (existing) held.set(key, { ...existing, state, transaction: transaction ?? existing.transaction });
     },
     release(key) {
       held.delete(key);

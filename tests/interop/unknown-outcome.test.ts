@@ -1,0 +1,96 @@
+// A settlement whose outcome the verifier cannot see (the chain's receipts vanish): the
+// buyer gets 503, never 402; the transfer did happen; the buyer's retry of the same
+// payment is served once, without a second charge.
+import http from "node:http";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPublicClient, erc20Abi, http as viemHttp } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { wrapFetchWithPayment } from "x402-fetch";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Chain, startChain } from "../chain/chain.ts";
+import { freePort } from "../support/free-port.ts";
+import { httpReady, type Running, start, waitFor } from "../support/process.ts";
+import { startForwardAuthProxy } from "./forward-auth-proxy.ts";
+import { startUpstream } from "./upstream.ts";
+
+/** Forwards JSON-RPC to the chain; while `hideReceipts` is on, every receipt is "not found yet". */
+async function startReceiptHidingRpc(target: string) {
+  const state = { hideReceipts: false };
+  const server = http.createServer(async (req, res) => {
+    let text = "";
+    for await (const chunk of req) text += chunk;
+    const body = JSON.parse(text);
+    const calls = Array.isArray(body) ? body : [body];
+    const hidden = (c: { method: string }) => state.hideReceipts && c.method === "eth_getTransactionReceipt";
+    const forwarded = calls.filter((c) => !hidden(c));
+    const answers = forwarded.length
+      ? await (await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(forwarded) })).json() as { id: unknown }[]
+      : [];
+    const reply = calls.map((c) => hidden(c) ? { jsonrpc: "2.0", id: c.id, result: null } : answers.find((a) => a.id === c.id));
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(Array.isArray(body) ? reply : reply[0]));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, state, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
+}
+
+describe("unknown settlement outcome", () => {
+  let chain: Chain;
+  let verifier: Running;
+  const stops: (() => Promise<unknown>)[] = [];
+  let rpc: Awaited<ReturnType<typeof startReceiptHidingRpc>>;
+  let proxy: Awaited<ReturnType<typeof startForwardAuthProxy>>;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+
+  beforeAll(async () => {
+    chain = await startChain();
+    stops.push(() => chain.stop());
+    rpc = await startReceiptHidingRpc(chain.rpcUrl);
+    stops.push(rpc.close);
+    const dir = mkdtempSync(join(tmpdir(), "x402-unknown-"));
+    writeFileSync(join(dir, "settlement.key"), chain.accounts[0]!.privateKey);
+    writeFileSync(join(dir, "routes.yaml"), `apiVersion: obol.org/v1alpha1
+kind: PaymentRoute
+metadata: {name: llm-payment, namespace: shop}
+spec: {pattern: "/services/llm/*", price: "0.001", amount: "1000", payTo: "${chain.accounts[4]!.address}", network: base-sepolia, priceModel: perRequest}
+`);
+    const port = await freePort();
+    verifier = start("node", "main.ts", ["verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--facilitator", "local", "--rpc", `base-sepolia=${rpc.url}`, "--settlement-key-file", join(dir, "settlement.key"), "--settle-timeout", "2"]);
+    stops.push(() => verifier.stop());
+    await waitFor("verifier ready", () => httpReady(`http://127.0.0.1:${port}/readyz`), 30_000, verifier);
+    upstream = await startUpstream();
+    stops.push(upstream.close);
+    proxy = await startForwardAuthProxy({ verifyUrl: `http://127.0.0.1:${port}/verify`, upstreamUrl: upstream.url, prefix: "/services/llm", authResponseHeaders: ["X-Payment-Response", "X-Payment-Payer"] });
+    stops.push(proxy.close);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+  });
+
+  it("answers 503, then serves the buyer's retry of the same payment once, charging once", async () => {
+    const buyer = privateKeyToAccount(chain.accounts[2]!.privateKey);
+    const reader = createPublicClient({ chain: chain.viemChain, transport: viemHttp(chain.rpcUrl) });
+    const balance = () => reader.readContract({ address: chain.token, abi: erc20Abi, functionName: "balanceOf", args: [buyer.address] });
+    const before = await balance();
+
+    rpc.state.hideReceipts = true;
+    const first = await wrapFetchWithPayment(fetch, buyer, 1_000_000n)(`${proxy.url}/services/llm/v1/chat`);
+    expect(first.status).toBe(503);
+    expect((await first.json()).error).toContain("do not pay again");
+    expect(await balance()).toBe(before - 1000n); // the transfer landed all the same
+    expect(upstream.seen).toHaveLength(0);
+
+    const header = proxy.paymentHeaders.at(-1)!;
+    const retry = () => fetch(`${proxy.url}/services/llm/v1/chat`, { headers: { "X-PAYMENT": header } });
+    expect((await retry()).status).toBe(200);
+    expect(upstream.seen).toHaveLength(1);
+    expect((await retry()).status).toBe(402);
+    expect(upstream.seen).toHaveLength(1);
+    expect(await balance()).toBe(before - 1000n);
+    expect(verifier.output()).not.toContain(chain.accounts[0]!.privateKey.slice(2));
+  });
+});
