@@ -2,6 +2,7 @@
 // The command line: one subcommand per job. Runs unbuilt on Node >= 22 and on Deno 2.
 import { UsageError } from "./cli/config-flags.ts";
 import { InputError } from "./cli/read-input.ts";
+import { controllerCommand } from "./cli/controller.ts";
 import { renderCommand } from "./cli/render.ts";
 import { verifierCommand } from "./cli/verifier.ts";
 
@@ -9,6 +10,7 @@ type Command = { summary: string; run: (args: string[], out: (t: string) => void
 
 const COMMANDS: Record<string, Command> = {
   render: { summary: "print the children the operator would create for ServiceOffers in a file", run: renderCommand },
+  controller: { summary: "run the controller (reconciles ServiceOffers; leader election optional)", run: controllerCommand },
   verifier: { summary: "run the x402 ForwardAuth verifier (routes from the cluster or a file)", run: verifierCommand },
 };
 

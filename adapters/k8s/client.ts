@@ -1,6 +1,7 @@
 // A thin HTTP client for the API server: KubeConfig (from @kubernetes/client-node) for
 // where and who, node:http(s) for the wire. We send exactly the requests we mean, which
 // matters for server-side apply and the status subresource, and we can test them.
+import { Buffer } from "node:buffer";
 import http from "node:http";
 import https from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -63,7 +64,7 @@ export function kubeClient(kc: KubeConfig, userAgent = "x402-operator"): KubeCli
     server: server.toString(),
     async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
       const body = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
-      const headers: Record<string, string> = body === undefined ? {} : { "content-type": options.contentType ?? "application/json" };
+      const headers: Record<string, string> = body === undefined ? {} : { "content-type": options.contentType ?? "application/json", "content-length": String(Buffer.byteLength(body)) };
       const response = await send(method, path, options.query, headers, body, options.timeoutMs ?? REQUEST_TIMEOUT_MS);
       const text = await readAll(response);
       const status = response.statusCode ?? 0;

@@ -27,6 +27,8 @@ export type ListWatchOptions = {
   staleAfterMs?: number;
   backoff?: { initialMs: number; maxMs: number };
   random?: () => number;
+  /** Told of each failed attempt (e.g. a 404: the kind's CRD is not installed). */
+  onError?: (error: unknown) => void;
 };
 
 export type ListWatch = { stop(): Promise<void>; readonly synced: boolean; readonly healthy: boolean };
@@ -115,6 +117,7 @@ export function startListWatch(options: ListWatchOptions, handlers: ListWatchHan
         }
         healthy = false;
         failures++;
+        options.onError?.(error);
         const delay = backoffDelay(failures, initialMs, maxMs, random);
         log.warn("list/watch failed; retrying", { path, error: (error as Error).message, failures, retryInMs: Math.round(delay) });
         await sleep(delay, stopper.signal);

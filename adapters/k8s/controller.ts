@@ -1,0 +1,157 @@
+// The controller: watches offers and every kind of child, and runs the pure core for each
+// offer whose world changed, then carries out what it decided. Everything it decides is
+// in core/reconcile.ts; this file only observes and writes, in a safe order.
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { ProbeTarget } from "../http/health-probe.ts";
+import type { ProbeScheduler } from "../http/probe-scheduler.ts";
+import * as v from "valibot";
+import { CONDITION_TYPES } from "../../core/conditions.ts";
+import type { OperatorConfig } from "../../core/config.ts";
+import type { KubeObject } from "../../core/kube.ts";
+import type { ChildKind, Observed } from "../../core/observed.ts";
+import { readStatus } from "../../core/offer-status.ts";
+import { ownerKeyOf } from "../../core/ownership.ts";
+import { reconcile } from "../../core/reconcile.ts";
+import { ServiceOfferEnvelopeSchema } from "../../core/service-offer.ts";
+import { transitions } from "../../core/transitions.ts";
+import { validateOffer } from "../../core/validate-offer.ts";
+import type { KubeClient } from "./client.ts";
+import type { ControllerMetrics } from "./controller-metrics.ts";
+import type { EventRecorder } from "./events.ts";
+import { type Informer, startInformer } from "./informer.ts";
+import { RESOURCES } from "./resources.ts";
+import { startWorkQueue } from "./work-queue.ts";
+import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizer } from "./writes.ts";
+
+export type ControllerOptions = {
+  client: KubeClient;
+  config: OperatorConfig;
+  log: Logger;
+  clock: Clock;
+  probes: ProbeScheduler;
+  events: EventRecorder;
+  metrics: ControllerMetrics;
+  concurrency?: number;
+  /** Every offer is reconciled at least this often, even if no event arrives. */
+  resyncMs?: number;
+};
+
+export type Controller = { readonly synced: boolean; enqueue(key: string): void; stop(): Promise<void> };
+
+const CHILD_KINDS: ChildKind[] = ["PaymentRoute", "Middleware", "HTTPRoute", "ReferenceGrant"];
+const MANAGED_CONDITIONS = [...CONDITION_TYPES, "Ready"];
+
+export function startController(options: ControllerOptions): Controller {
+  const { client, config, log, clock, probes, metrics } = options;
+  const resyncMs = options.resyncMs ?? 300_000;
+  // Which children each offer has, kept as the watches report them.
+  const childrenOf = new Map<string, Map<string, KubeObject>>();
+  const childKey = (o: KubeObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+
+  const queue = startWorkQueue({ clock, concurrency: options.concurrency ?? 4 }, (key) => reconcileKey(key), (key, error, retryInMs) =>
+    log.warn("reconcile failed; retrying", { offer: key, error: (error as Error).message, retryInMs: Math.round(retryInMs) })
+  );
+  const enqueue = (key: string) => {
+    queue.add(key);
+    metrics.queueDepth(queue.depth);
+  };
+
+  const offers = startInformer({
+    client, resource: RESOURCES.ServiceOffer, log,
+    onChange: (offer) => enqueue(`${offer.metadata.namespace}/${offer.metadata.name}`),
+  });
+  const children = new Map<ChildKind, Informer>(CHILD_KINDS.map((kind) => [kind, startInformer({
+    client, resource: RESOURCES[kind], log, labelSelector: "app.kubernetes.io/managed-by=x402-operator",
+    onChange(child, deleted) {
+      const owner = ownerKeyOf(child.metadata);
+      if (!owner) return;
+      let set = childrenOf.get(owner);
+      if (!set) childrenOf.set(owner, set = new Map());
+      if (deleted) set.delete(childKey(child));
+      else set.set(childKey(child), child);
+      enqueue(owner);
+    },
+    // A kind that appears (its CRD installed late) may unblock every offer.
+    onSync: () => offers.list().forEach((o) => enqueue(`${o.metadata.namespace}/${o.metadata.name}`)),
+  })]));
+
+  const remember = (object: KubeObject) => {
+    children.get(object.kind as ChildKind)?.remember(object);
+    const owner = ownerKeyOf(object.metadata);
+    if (owner) childrenOf.get(owner)?.set(childKey(object), object);
+  };
+
+  const reconcileKey = async (key: string): Promise<{ requeueAfterMs?: number }> => {
+    const started = clock.now();
+    const [namespace, name] = key.split("/") as [string, string];
+    const raw = offers.get(namespace, name);
+    if (!raw) {
+      probes.forget(key);
+      childrenOf.delete(key);
+      return {};
+    }
+    try {
+      const offer = v.parse(ServiceOfferEnvelopeSchema, raw);
+      const valid = validateOffer(name, offer.spec, config);
+      const upstream = valid.ok && !offer.metadata.deletionTimestamp ? probes.watch(key, targetOf(valid.offer.spec.upstream)) : undefined;
+      const observed: Observed = {
+        upstream,
+        children: [...(childrenOf.get(key)?.values() ?? [])],
+        missingKinds: CHILD_KINDS.filter((kind) => children.get(kind)!.missing),
+      };
+      const result = reconcile(offer, observed, config, new Date(clock.now()));
+      const ref = { namespace, name };
+
+      if (result.finalizer === "add") {
+        offers.remember(await addFinalizer(client, ref, raw.metadata, config.finalizer));
+        metrics.wrote("ServiceOffer", "finalizer");
+      }
+      for (const child of result.apply) {
+        remember(await applyObject(client, child));
+        metrics.wrote(child.kind, "apply");
+      }
+      for (const stale of result.delete) {
+        await deleteObject(client, stale);
+        metrics.wrote(stale.kind, "delete");
+      }
+      if (result.statusChanged) {
+        const updated = await applyOfferStatus(client, ref, result.status, MANAGED_CONDITIONS);
+        offers.remember(updated);
+        metrics.wrote("ServiceOffer", "status");
+        for (const event of transitions(readStatus(offer.status).conditions, result.status.conditions)) options.events(raw, event);
+      }
+      if (result.finalizer === "remove") {
+        await removeFinalizer(client, ref, raw.metadata.finalizers ?? [], config.finalizer);
+        metrics.wrote("ServiceOffer", "finalizer");
+        options.events(raw, { type: "Normal", reason: "CleanedUp", message: "the route was taken off the gateway and its children removed" });
+        probes.forget(key);
+      }
+      metrics.reconciled("ok", (clock.now() - started) / 1000);
+      // Level-triggered: look again at the latest after the core's delay, or at the resync.
+      const requeue = result.requeueAfterSeconds === undefined ? resyncMs : Math.min(resyncMs, result.requeueAfterSeconds * 1000);
+      return { requeueAfterMs: requeue * (0.9 + Math.random() * 0.2) };
+    } catch (error) {
+      metrics.reconciled("error", (clock.now() - started) / 1000);
+      throw error;
+    } finally {
+      metrics.queueDepth(queue.depth);
+    }
+  };
+
+  return {
+    get synced() {
+      return offers.synced && [...children.values()].every((i) => i.synced || i.missing);
+    },
+    enqueue,
+    async stop() {
+      await queue.shutdown();
+      probes.stop();
+      await Promise.all([offers.stop(), ...[...children.values()].map((i) => i.stop())]);
+    },
+  };
+}
+
+function targetOf(upstream: { service: string; namespace: string; port: number; healthPath: string }): ProbeTarget {
+  return { namespace: upstream.namespace, service: upstream.service, port: upstream.port, healthPath: upstream.healthPath };
+}

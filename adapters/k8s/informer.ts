@@ -1,0 +1,90 @@
+// A local cache of one kind of object, kept current by a supervised list-watch. Handlers
+// only hear "this object changed"; what that means is the controller's business.
+import type { KubeObject } from "../../core/kube.ts";
+import type { Logger } from "../log.ts";
+import type { KubeClient } from "./client.ts";
+import { isKubeError } from "./errors.ts";
+import { type KubeItem, type ListWatch, startListWatch } from "./list-watch.ts";
+import { type Resource, resourcePath } from "./resources.ts";
+
+export type Informer = {
+  readonly resource: Resource;
+  get(namespace: string, name: string): KubeObject | undefined;
+  list(): KubeObject[];
+  /** The kind's CRD was not found at the last attempt. */
+  readonly missing: boolean;
+  readonly synced: boolean;
+  /** Records an object we just wrote, so the next reconcile does not read an older copy. */
+  remember(object: KubeObject): void;
+  stop(): Promise<void>;
+};
+
+export type InformerOptions = {
+  client: KubeClient;
+  resource: Resource;
+  log: Logger;
+  labelSelector?: string;
+  onChange(object: KubeObject, deleted: boolean): void;
+  onSync?(): void;
+  staleAfterMs?: number;
+};
+
+const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ""}/${name}`;
+
+export function startInformer(options: InformerOptions): Informer {
+  const { resource, log } = options;
+  const cache = new Map<string, KubeObject>();
+  let missing = false;
+  const withKind = (item: KubeItem) => ({ ...item, apiVersion: item.apiVersion ?? (resource.group ? `${resource.group}/${resource.version}` : resource.version), kind: item.kind ?? resource.kind }) as KubeObject;
+
+  const watch: ListWatch = startListWatch({
+    client: options.client, path: resourcePath(resource), labelSelector: options.labelSelector, log, staleAfterMs: options.staleAfterMs,
+    onError(error) {
+      const notInstalled = isKubeError(error, "not-found");
+      if (notInstalled && !missing) log.error(`the ${resource.kind} CRD (${resource.group}) is not installed; retrying`, { kind: resource.kind });
+      missing = notInstalled;
+    },
+  }, {
+    onSync(items) {
+      missing = false;
+      const seen = new Set<string>();
+      for (const item of items.map(withKind)) {
+        const key = keyOf(item.metadata.namespace, item.metadata.name);
+        seen.add(key);
+        const before = cache.get(key);
+        cache.set(key, item);
+        if (before?.metadata.resourceVersion !== item.metadata.resourceVersion) options.onChange(item, false);
+      }
+      for (const [key, object] of cache) {
+        if (!seen.has(key)) {
+          cache.delete(key);
+          options.onChange(object, true);
+        }
+      }
+      options.onSync?.();
+    },
+    onEvent(type, item) {
+      const object = withKind(item);
+      const key = keyOf(object.metadata.namespace, object.metadata.name);
+      if (type === "DELETED") cache.delete(key);
+      else cache.set(key, object);
+      options.onChange(object, type === "DELETED");
+    },
+  });
+
+  return {
+    resource,
+    get: (namespace, name) => cache.get(keyOf(namespace, name)),
+    list: () => [...cache.values()],
+    get missing() {
+      return missing;
+    },
+    get synced() {
+      return watch.synced;
+    },
+    remember(object) {
+      cache.set(keyOf(object.metadata.namespace, object.metadata.name), object);
+    },
+    stop: () => watch.stop(),
+  };
+}

@@ -1,0 +1,28 @@
+// The Lease the controller replicas compete for, through the API server.
+import type { KubeClient } from "./client.ts";
+import { isKubeError } from "./errors.ts";
+import type { Lease, LeaseStore } from "./leader-election.ts";
+import { RESOURCES, resourcePath } from "./resources.ts";
+
+export function kubeLeaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
+  const path = resourcePath(RESOURCES.Lease, namespace, name);
+  return {
+    async get() {
+      try {
+        return await client.request<Lease>("GET", path);
+      } catch (error) {
+        if (isKubeError(error, "not-found")) return undefined;
+        throw error;
+      }
+    },
+    create: (spec) =>
+      client.request<Lease>("POST", resourcePath(RESOURCES.Lease, namespace), {
+        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec },
+      }),
+    // A full update carrying the resourceVersion we read: a candidate that raced us gets 409.
+    update: (lease) =>
+      client.request<Lease>("PUT", path, {
+        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace, resourceVersion: lease.metadata.resourceVersion }, spec: lease.spec },
+      }),
+  };
+}
