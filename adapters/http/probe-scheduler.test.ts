@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { manualClock } from "../clock.ts";
+import { jsonLogger } from "../log.ts";
+import type { ProbeTarget } from "./health-probe.ts";
+import { startProbeScheduler } from "./probe-scheduler.ts";
+
+const target: ProbeTarget = { namespace: "llm", service: "ollama", port: 11434, healthPath: "/health" };
+const quiet = jsonLogger({}, () => {});
+
+describe("probe scheduler", () => {
+  it("probes at once, then every interval, and reports only changes", async () => {
+    const clock = manualClock();
+    let healthy = true;
+    let probes = 0;
+    const changed: string[] = [];
+    const scheduler = startProbeScheduler(async () => (probes++, { healthy, message: healthy ? "up" : "down" }), clock, 10_000, quiet, (k) => changed.push(k));
+    expect(scheduler.watch("llm/a", target)).toBeUndefined();
+    await clock.advance(0);
+    expect(scheduler.watch("llm/a", target)).toEqual({ healthy: true, message: "up" });
+    expect(changed).toEqual(["llm/a"]);
+    await clock.advance(30_000);
+    expect(probes).toBe(4);
+    expect(changed).toEqual(["llm/a"]); // same answer: nothing to tell
+    healthy = false;
+    await clock.advance(10_000);
+    expect(changed).toEqual(["llm/a", "llm/a"]);
+    expect(scheduler.watch("llm/a", target)?.healthy).toBe(false);
+    scheduler.stop();
+  });
+
+  it("probes again at once when the target changes", async () => {
+    const clock = manualClock();
+    const probed: number[] = [];
+    const scheduler = startProbeScheduler(async (t) => (probed.push(t.port), { healthy: true, message: "up" }), clock, 10_000, quiet, () => {});
+    scheduler.watch("llm/a", target);
+    await clock.advance(0);
+    scheduler.watch("llm/a", { ...target, port: 8000 });
+    await clock.advance(0);
+    expect(probed).toEqual([11434, 8000]);
+    await clock.advance(10_000);
+    expect(probed).toEqual([11434, 8000, 8000]); // the old target's timer is gone
+    scheduler.stop();
+  });
+});
