@@ -8,7 +8,7 @@ import { RESOURCES, resourcePath } from "../adapters/k8s/resources.ts";
 import { parseListen, serveFetch } from "../adapters/http/serve.ts";
 import { jsonLogger } from "../adapters/log.ts";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
-import { verifierApp } from "../verifier/app.ts";
+import { type AppDeps, verifierApp, verifyFastPath } from "../verifier/app.ts";
 import type { Facilitator } from "../verifier/facilitator.ts";
 import { localFacilitator } from "../verifier/facilitator-local.ts";
 import { remoteFacilitator } from "../verifier/facilitator-remote.ts";
@@ -90,12 +90,12 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
     ? watchRoutesFile(routesFile, networks, log, onChange)
     : watchClusterRoutes(client!, namespaces, networks, log, onChange);
 
-  const app = verifierApp({
+  const deps: AppDeps = {
     routes: () => table, facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secrets, Date.now),
     log, metrics, ready: () => loaded,
-  });
-  const server = await serveFetch(app.fetch, listen.hostname, listen.port);
+  };
+  const server = await serveFetch(verifierApp(deps).fetch, listen.hostname, listen.port, verifyFastPath(deps));
   log.info("verifier listening", { address: `${server.hostname}:${server.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin, mode: verifyOnly ? "verify-only" : "settle" });
   const signal = await untilSignal();
   log.info("shutting down", { signal });

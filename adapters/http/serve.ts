@@ -1,30 +1,40 @@
 // Serves a fetch handler (a hono app) on whichever runtime we run on: Deno's own server
 // under Deno, @hono/node-server under Node.
+import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve as serveNode } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 
 export type Listening = { hostname: string; port: number; close(): Promise<void> };
 type Fetch = (request: Request) => Response | Promise<Response>;
 
 declare const Deno: { serve(options: { hostname: string; port: number; onListen?: (a: { hostname: string; port: number }) => void }, handler: Fetch): { finished: Promise<void>; shutdown(): Promise<void>; addr: { hostname: string; port: number } } } | undefined;
 
-export async function serveFetch(fetch: Fetch, hostname: string, port: number): Promise<Listening> {
+/** Node only: handles a request itself (true) or leaves it to the fetch handler (false). */
+export type FastPath = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+export async function serveFetch(fetch: Fetch, hostname: string, port: number, fastPath?: FastPath): Promise<Listening> {
   if (typeof Deno !== "undefined") {
     const server = Deno.serve({ hostname, port, onListen: () => {} }, fetch);
     return { hostname: server.addr.hostname, port: server.addr.port, close: () => server.shutdown() };
   }
+  const listener = getRequestListener(fetch);
+  const server = http.createServer((req, res) => {
+    if (!fastPath?.(req, res)) void listener(req, res);
+  });
+  server.keepAliveTimeout = 65_000; // longer than Traefik's idle timeout, so it never reuses a closed connection
   return await new Promise<Listening>((resolve, reject) => {
-    const server = serveNode({ fetch, hostname, port }, (info: AddressInfo) => {
+    server.once("error", reject);
+    server.listen(port, hostname, () => {
+      const info = server.address() as AddressInfo;
       resolve({
         hostname: info.address,
         port: info.port,
         close: () => new Promise<void>((done) => {
           server.close(() => done());
-          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+          server.closeAllConnections();
         }),
       });
     });
-    server.once("error", reject);
   });
 }
 
