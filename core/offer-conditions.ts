@@ -58,9 +58,11 @@ export function routePublished(
   }
   const pending = [httpRoute, grant].filter((c) => c && !c.inPlace).map((c) => `${c!.desired.kind} ${c!.desired.metadata.name}`);
   if (pending.length > 0) return state("False", "Applying", `waiting for ${pending.join(" and ")} to be applied`);
-  const refused = gatewayRefusal(httpRoute.current, config.gateway);
-  if (refused) return state("False", refused.reason || "NotAccepted", `gateway ${config.gateway.namespace}/${config.gateway.name}: ${refused.message}`);
-  return state("True", "Published", `PathPrefix ${offer.path} on gateway ${config.gateway.namespace}/${config.gateway.name}`);
+  const verdict = gatewayVerdict(httpRoute.current!, config.gateway);
+  const gateway = `gateway ${config.gateway.namespace}/${config.gateway.name}`;
+  if (verdict.refused) return state("False", verdict.refused.reason || "NotAccepted", `${gateway}: ${verdict.refused.message}`);
+  if (!verdict.accepted) return state("False", "AwaitingGateway", `waiting for ${gateway} to accept HTTPRoute ${names.httpRoute}`);
+  return state("True", "Published", `PathPrefix ${offer.path} on ${gateway}`);
 }
 
 function missingCrd(observed: Observed, kinds: ChildKind[]): ConditionState | undefined {
@@ -69,9 +71,16 @@ function missingCrd(observed: Observed, kinds: ChildKind[]): ConditionState | un
   return state("False", "CRDNotInstalled", `the ${missing.join(" and ")} CRD is not installed in the cluster`);
 }
 
-/** The gateway's own verdict on our route, when it gave one: Accepted or ResolvedRefs False. */
-function gatewayRefusal(route: KubeObject | undefined, gateway: GatewayRef): Condition | undefined {
-  const parents = ((route?.status ?? {}) as { parents?: { parentRef?: Partial<GatewayRef>; conditions?: Condition[] }[] }).parents ?? [];
-  const ours = parents.find((p) => p.parentRef?.name === gateway.name && (p.parentRef?.namespace ?? gateway.namespace) === gateway.namespace);
-  return ours?.conditions?.find((c) => (c.type === "Accepted" || c.type === "ResolvedRefs") && c.status === "False");
+/**
+ * The gateway's own verdict on the current generation of our route: refused when it set
+ * Accepted or ResolvedRefs to False, accepted when it set both True. Until then, neither:
+ * a route is published when the gateway serves it, not when we wrote it.
+ */
+function gatewayVerdict(route: KubeObject, gateway: GatewayRef): { accepted: boolean; refused?: Condition } {
+  const parents = ((route.status ?? {}) as { parents?: { parentRef?: Partial<GatewayRef>; conditions?: Condition[] }[] }).parents ?? [];
+  const ours = parents.find((p) => p.parentRef?.name === gateway.name && (p.parentRef?.namespace ?? route.metadata.namespace) === gateway.namespace);
+  const current = (ours?.conditions ?? []).filter((c) => c.observedGeneration === undefined || c.observedGeneration === route.metadata.generation);
+  const refused = current.find((c) => (c.type === "Accepted" || c.type === "ResolvedRefs") && c.status === "False");
+  const accepted = ["Accepted", "ResolvedRefs"].every((type) => current.some((c) => c.type === type && c.status === "True"));
+  return { accepted, refused };
 }

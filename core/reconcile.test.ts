@@ -35,9 +35,13 @@ function step(offer: ServiceOfferEnvelope, children: KubeObject[], observed: Omi
     else children.push(applied);
   }
   for (const ref of result.delete) children.splice(children.findIndex((c) => sameObject(refOf(c), ref)), 1);
-  // The verifier admits every PaymentRoute it sees.
+  // The verifier admits every PaymentRoute it sees; the gateway accepts every HTTPRoute.
   for (const child of children) {
     if (child.kind === "PaymentRoute") child.status = { admitted: true, lastAdmittedGeneration: child.metadata.generation };
+    if (child.kind === "HTTPRoute") {
+      const conditions = ["Accepted", "ResolvedRefs"].map((type) => ({ type, status: "True", observedGeneration: child.metadata.generation }));
+      child.status = { parents: [{ parentRef: { name: "traefik-gateway", namespace: "traefik" }, conditions }] };
+    }
   }
   if (result.finalizer === "add") offer.metadata.finalizers = [config.finalizer];
   if (result.finalizer === "remove") offer.metadata.finalizers = [];

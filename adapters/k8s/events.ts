@@ -17,7 +17,7 @@ export function kubeEventRecorder(client: KubeClient, instance: string, now: () 
     const body = {
       apiVersion: "events.k8s.io/v1",
       kind: "Event",
-      metadata: { generateName: `${name}.`, namespace },
+      metadata: { generateName: `${name}-`, namespace },
       eventTime: microTime(now()),
       reportingController: REPORTING_CONTROLLER,
       reportingInstance: instance,

@@ -19,8 +19,14 @@ export function command(runtime: Runtime, script: string, args: string[]): [stri
   return runtime === "node" ? [bin("node"), [script, ...args]] : [bin("deno"), ["run", "--allow-all", script, ...args]];
 }
 
+/** Starts one of the project's scripts (main.ts, a test helper) on the given runtime. */
 export function start(runtime: Runtime, script: string, args: string[], env: Record<string, string> = {}): Running {
   const [file, argv] = command(runtime, join(PROJECT_ROOT, script), args);
+  return startProcess(file, argv, env);
+}
+
+/** Starts any program, keeping the tail of its output. */
+export function startProcess(file: string, argv: string[], env: Record<string, string> = {}): Running {
   const child = spawn(file, argv, { cwd: PROJECT_ROOT, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
   let output = "";
