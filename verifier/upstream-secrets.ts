@@ -44,6 +44,9 @@ export function upstreamAuthorization(read: SecretReader, now: () => number, ttl
       cache.set(cacheKey, { value, expires: now() + ttlMs });
       return value;
     } catch (error) {
+      // The API server may be away: the last value read keeps the service up. A Secret that is
+      // gone (or never was) is a different matter, and is not served from memory.
+      if (hit && !/not found|has no key/.test(String(error))) return hit.value;
       return error instanceof Error ? error : new Error(String(error));
     }
   };

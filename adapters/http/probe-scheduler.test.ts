@@ -14,17 +14,15 @@ describe("probe scheduler", () => {
     let probes = 0;
     const changed: string[] = [];
     const scheduler = startProbeScheduler(async () => (probes++, { healthy, message: healthy ? "up" : "down" }), clock, 10_000, quiet, (k) => changed.push(k));
-    expect(scheduler.watch("llm/a", target)).toBeUndefined();
-    await clock.advance(0);
-    expect(scheduler.watch("llm/a", target)).toEqual({ healthy: true, message: "up" });
-    expect(changed).toEqual(["llm/a"]);
+    expect(await scheduler.observe("llm/a", target)).toEqual({ healthy: true, message: "up" });
+    expect(changed).toEqual([]); // the caller got the first answer itself
     await clock.advance(30_000);
     expect(probes).toBe(4);
-    expect(changed).toEqual(["llm/a"]); // same answer: nothing to tell
+    expect(changed).toEqual([]); // same answer: nothing to tell
     healthy = false;
     await clock.advance(10_000);
-    expect(changed).toEqual(["llm/a", "llm/a"]);
-    expect(scheduler.watch("llm/a", target)?.healthy).toBe(false);
+    expect(changed).toEqual(["llm/a"]);
+    expect((await scheduler.observe("llm/a", target)).healthy).toBe(false);
     scheduler.stop();
   });
 
@@ -32,10 +30,8 @@ describe("probe scheduler", () => {
     const clock = manualClock();
     const probed: number[] = [];
     const scheduler = startProbeScheduler(async (t) => (probed.push(t.port), { healthy: true, message: "up" }), clock, 10_000, quiet, () => {});
-    scheduler.watch("llm/a", target);
-    await clock.advance(0);
-    scheduler.watch("llm/a", { ...target, port: 8000 });
-    await clock.advance(0);
+    await scheduler.observe("llm/a", target);
+    await scheduler.observe("llm/a", { ...target, port: 8000 });
     expect(probed).toEqual([11434, 8000]);
     await clock.advance(10_000);
     expect(probed).toEqual([11434, 8000, 8000]); // the old target's timer is gone

@@ -8,7 +8,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError, kindOfStatus } from "./errors.ts";
 
 export type Query = Record<string, string | number | boolean | undefined>;
-export type RequestOptions = { body?: unknown; contentType?: string; query?: Query; timeoutMs?: number };
+export type RequestOptions = { body?: unknown; contentType?: string; query?: Query; timeoutMs?: number; accept?: string };
 
 export type KubeClient = {
   readonly server: string;
@@ -65,6 +65,7 @@ export function kubeClient(kc: KubeConfig, userAgent = "x402-operator"): KubeCli
     async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
       const body = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
       const headers: Record<string, string> = body === undefined ? {} : { "content-type": options.contentType ?? "application/json", "content-length": String(Buffer.byteLength(body)) };
+      if (options.accept) headers.accept = options.accept;
       const response = await send(method, path, options.query, headers, body, options.timeoutMs ?? REQUEST_TIMEOUT_MS);
       const text = await readAll(response);
       const status = response.statusCode ?? 0;

@@ -76,6 +76,8 @@ export function startController(options: ControllerOptions): Controller {
     onSync: () => offers.list().forEach((o) => enqueue(`${o.metadata.namespace}/${o.metadata.name}`)),
   })]));
 
+  const cachesSynced = () => offers.synced && [...children.values()].every((i) => i.synced || i.missing);
+
   const remember = (object: KubeObject) => {
     children.get(object.kind as ChildKind)?.remember(object);
     const owner = ownerKeyOf(object.metadata);
@@ -83,6 +85,8 @@ export function startController(options: ControllerOptions): Controller {
   };
 
   const reconcileKey = async (key: string): Promise<{ requeueAfterMs?: number }> => {
+    // Deciding from half-filled caches would re-apply what already exists: wait for all of them.
+    if (!cachesSynced()) return { requeueAfterMs: 100 };
     const started = clock.now();
     const [namespace, name] = key.split("/") as [string, string];
     const raw = offers.get(namespace, name);
@@ -94,7 +98,7 @@ export function startController(options: ControllerOptions): Controller {
     try {
       const offer = v.parse(ServiceOfferEnvelopeSchema, raw);
       const valid = validateOffer(name, offer.spec, config);
-      const upstream = valid.ok && !offer.metadata.deletionTimestamp ? probes.watch(key, targetOf(valid.offer.spec.upstream)) : undefined;
+      const upstream = valid.ok && !offer.metadata.deletionTimestamp ? await probes.observe(key, targetOf(valid.offer.spec.upstream)) : undefined;
       const observed: Observed = {
         upstream,
         children: [...(childrenOf.get(key)?.values() ?? [])],
@@ -141,7 +145,7 @@ export function startController(options: ControllerOptions): Controller {
 
   return {
     get synced() {
-      return offers.synced && [...children.values()].every((i) => i.synced || i.missing);
+      return cachesSynced();
     },
     enqueue,
     async stop() {

@@ -42,7 +42,8 @@ export function startListWatch(options: ListWatchOptions, handlers: ListWatchHan
   const { client, path, log } = options;
   const timeoutSeconds = options.watchTimeoutSeconds ?? 240;
   const staleAfterMs = options.staleAfterMs ?? (timeoutSeconds + 60) * 1000;
-  const { initialMs, maxMs } = options.backoff ?? { initialMs: 250, maxMs: 30_000 };
+  // Capped at 5 s: after an API server restart we are back within seconds, and the jitter spreads the load.
+  const { initialMs, maxMs } = options.backoff ?? { initialMs: 250, maxMs: 5_000 };
   const random = options.random ?? Math.random;
   const stopper = new AbortController();
   let synced = false;

@@ -18,6 +18,7 @@ export type ControlPlane = {
   /** Every create/update/patch/delete, one JSON line each (audit log). */
   auditLog: string;
   kubeconfigFor(token: string, file: string): string;
+  startControllerManager(): Promise<void>;
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
   stop(): Promise<void>;
@@ -34,14 +35,12 @@ rules:
 
 export async function startControlPlane(bins: Binaries, dir: string): Promise<ControlPlane> {
   const [etcdClient, etcdPeer, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const processes: Running[] = [];
   const etcd = startProcess(bins.etcd, [
     "--name=x402", `--data-dir=${path.join(dir, "etcd")}`,
     `--listen-client-urls=http://127.0.0.1:${etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
     `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
     `--initial-cluster=x402=http://127.0.0.1:${etcdPeer}`, "--unsafe-no-fsync", "--log-level=warn",
   ]);
-  processes.push(etcd);
   await waitFor("etcd healthy", async () => (await fetch(`http://127.0.0.1:${etcdClient}/health`)).ok, 30_000, etcd);
 
   const adminToken = crypto.randomBytes(24).toString("hex");
@@ -83,21 +82,25 @@ export async function startControlPlane(bins: Binaries, dir: string): Promise<Co
     return file;
   };
   const adminKubeconfig = kubeconfigFor(adminToken, path.join(dir, "admin.kubeconfig"));
-  const kcm = startProcess(bins.kubeControllerManager, [
-    `--kubeconfig=${adminKubeconfig}`, `--authentication-kubeconfig=${adminKubeconfig}`, `--authorization-kubeconfig=${adminKubeconfig}`,
-    "--bind-address=127.0.0.1", `--secure-port=${kcmPort}`, `--cert-dir=${path.join(dir, "kcm-certs")}`,
-    "--controllers=garbagecollector,namespace,serviceaccount", "--leader-elect=false", "--v=0",
-  ]);
-  processes.push(kcm);
+  let kcm: Running | undefined;
+  // Started once the CRDs are in: the garbage collector then watches our kinds from the start
+  // (it would otherwise only notice new kinds at its next discovery, up to 30 s later).
+  const startControllerManager = async () => {
+    kcm = startProcess(bins.kubeControllerManager, [
+      `--kubeconfig=${adminKubeconfig}`, "--bind-address=127.0.0.1", `--secure-port=${kcmPort}`, `--cert-dir=${path.join(dir, "kcm-certs")}`,
+      "--controllers=garbagecollector,namespace,serviceaccount", "--leader-elect=false", "--v=0",
+    ]);
+    await waitFor("kube-controller-manager healthy", () => readyz(`https://127.0.0.1:${kcmPort}/healthz`, adminToken), 60_000, kcm);
+  };
 
   return {
-    server, adminToken, caFile, auditLog, kubeconfigFor,
+    server, adminToken, caFile, auditLog, kubeconfigFor, startControllerManager,
     async stopApiServer() {
       await apiserver?.stop();
     },
     startApiServer,
     async stop() {
-      await kcm.stop();
+      await kcm?.stop();
       await apiserver?.stop();
       await etcd.stop();
     },

@@ -183,18 +183,19 @@ async function run(bins: Awaited<ReturnType<typeof ensureBinaries>>, dir: string
   if (readyz !== "ok") throw new Error(`readyz said ${readyz}`);
   say(`server version: ${JSON.parse(await kubectl("get", "--raw", "/version")).gitVersion}`);
 
-  // kube-controller-manager: same token kubeconfig for its client and for delegated authn/z.
+  // kube-controller-manager: the token kubeconfig is all it needs. Without
+  // --authentication-kubeconfig/--authorization-kubeconfig only the always-allowed paths
+  // (/healthz, /readyz, /livez) answer on its port, which is all we ask of it; with them it
+  // logs errors looking for configmap extension-apiserver-authentication, which a token-only
+  // API server does not publish. Its serving cert is generated in memory.
   const kcmStart = Date.now();
   const kcm = start(
     "kube-controller-manager",
     bins.kubeControllerManager,
     [
       `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
       "--bind-address=127.0.0.1",
       `--secure-port=${kcmPort}`,
-      `--cert-dir=${path.join(dir, "kcm-certs")}`,
       "--controllers=garbagecollector,namespace,serviceaccount",
       "--leader-elect=false",
       "--v=0",

@@ -66,6 +66,7 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
     ];
     await apply(admin, crds);
     await waitEstablished(admin, crds);
+    await controlPlane.startControllerManager();
     const namespaces = ["traefik", UPSTREAM.namespace].map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }));
     // The controller's and the verifier's RBAC exactly as manifests/ ships it.
     const rbac = readManifests(

@@ -1,0 +1,267 @@
+// The end-to-end scenarios on a real control plane (etcd, kube-apiserver with RBAC,
+// kube-controller-manager with the garbage collector), real Traefik, a real chain and the
+// official x402 clients, with the controller and verifier as separate processes, first on
+// Node, then on Deno. Each test is one scenario, in the order a user would meet them.
+import { registerExactEvmScheme } from "@x402/evm/exact/client";
+import { wrapFetchWithPayment as wrapV2, x402Client } from "@x402/fetch";
+import { privateKeyToAccount } from "viem/accounts";
+import { wrapFetchWithPayment as wrapV1 } from "x402-fetch";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { RESOURCES, resourcePath } from "../../adapters/k8s/resources.ts";
+import { readManifests } from "./apply.ts";
+import { getOrUndefined } from "./apply.ts";
+import { applyOffer, askedPrice, condition, controllerWrites, getOffer, offerPath, usdcBalance, viaGateway, waitReady } from "./cluster-helpers.ts";
+import { type Component, type Stack, startStack, UPSTREAM } from "./stack.ts";
+import { PROJECT_ROOT, waitFor } from "../support/process.ts";
+import { apply } from "./apply.ts";
+import path from "node:path";
+
+let stack: Stack;
+let controller: Component;
+let verifier: Component;
+/** Every controller started, so that none is left holding the lease. */
+const controllers: Component[] = [];
+const startController = async (runtime: "node" | "deno", identity: string) => {
+  const started = await stack.startController(runtime, identity);
+  controllers.push(started);
+  return started;
+};
+
+const spec = (price = "0.001", extra: object = {}) => ({
+  type: "inference",
+  model: { name: "qwen3:0.6b", runtime: "ollama" },
+  upstream: { service: UPSTREAM.service, namespace: UPSTREAM.namespace, port: UPSTREAM.port },
+  payment: { network: "base-sepolia", payTo: stack.payTo, price: { perRequest: price } },
+  upstreamAuth: { secretKeyRef: { name: UPSTREAM.secret, key: UPSTREAM.secretKey }, scheme: "Bearer" },
+  ...extra,
+});
+const child = (kind: "Middleware" | "PaymentRoute" | "HTTPRoute" | "ReferenceGrant", namespace: string, name: string) =>
+  getOrUndefined<{ metadata: { ownerReferences?: { uid: string; controller: boolean }[] }; spec: Record<string, unknown>; status?: Record<string, unknown> }>(stack.admin, resourcePath(RESOURCES[kind], namespace, name));
+
+beforeAll(async () => {
+  stack = await startStack();
+  await apply(stack.admin, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } }]);
+  verifier = await stack.startVerifier("node");
+  controller = await startController("node", "controller-a");
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+// A failed scenario shows what the components said.
+afterEach((context) => {
+  if (context.task.result?.state !== "fail") return;
+  for (const [name, c] of [["controller", controller], ["verifier", verifier]] as const) {
+    console.log(`--- ${name} output (last lines)\n${c?.process.output().split("\n").slice(-25).join("\n")}`);
+  }
+});
+
+describe("on Node", () => {
+  it("reconcile: an applied offer is Ready within a second, with owned children and an admitted route", async () => {
+    await applyOffer(stack.admin, "llm", "qwen", spec());
+    const ms = await waitReady(stack.admin, "llm", "qwen", 5000);
+    expect(ms).toBeLessThan(1000);
+    const offer = (await getOffer(stack.admin, "llm", "qwen"))!;
+    for (const type of ["UpstreamHealthy", "PaymentGateReady", "RoutePublished", "Ready"]) expect(condition(offer, type)?.status).toBe("True");
+    expect(offer.status?.endpoint).toBe("/services/qwen");
+    for (const [kind, name] of [["Middleware", "x402-qwen"], ["PaymentRoute", "qwen-payment"], ["HTTPRoute", "so-qwen"]] as const) {
+      const object = await child(kind, "llm", name);
+      expect(object?.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: offer.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+    }
+    expect((await child("PaymentRoute", "llm", "qwen-payment"))?.status).toMatchObject({ admitted: true });
+    // `kubectl get so` asks the API server for a Table; these are its columns and values.
+    const table = await stack.admin.request<{ columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] }>("GET", offerPath("llm"), { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" });
+    expect(table.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Type", "Model", "Price", "Network", "Ready", "Age"]);
+    expect(table.rows[0]!.cells.slice(0, 6)).toEqual(["qwen", "inference", "qwen3:0.6b", "0.001", "base-sepolia", "True"]);
+  });
+
+  it("paid flow through Traefik: 402 for both protocol versions, then both official clients pay and reach the upstream", async () => {
+    // Ready says the gateway accepted the route; Traefik starts serving it moments later.
+    await waitFor("route served by Traefik", async () => (await viaGateway(stack, "/services/qwen/x")).status === 402, 5000);
+    const unpaid = await viaGateway(stack, "/services/qwen/v1/chat/completions");
+    expect(unpaid.status).toBe(402);
+    expect(unpaid.json()).toMatchObject({ x402Version: 1, accepts: [{ maxAmountRequired: "1000", network: "base-sepolia", payTo: stack.payTo }] });
+    expect(JSON.parse(Buffer.from(unpaid.headers.get("payment-required")!, "base64").toString())).toMatchObject({ x402Version: 2, accepts: [{ amount: "1000", network: "eip155:84532" }] });
+
+    const v1Buyer = privateKeyToAccount(stack.chain.accounts[2]!.privateKey);
+    const v2Buyer = privateKeyToAccount(stack.chain.accounts[3]!.privateKey);
+    const [sellerBefore, v1Before, v2Before] = await Promise.all([usdcBalance(stack, stack.payTo), usdcBalance(stack, v1Buyer.address), usdcBalance(stack, v2Buyer.address)]);
+
+    const v1 = await wrapV1(fetch, v1Buyer, 1_000_000n)(`${stack.traefik.url}/services/qwen/v1/chat/completions`);
+    expect(v1.status).toBe(200);
+    const seen = await v1.json();
+    expect(seen).toMatchObject({ path: "/v1/chat/completions", authorization: `Bearer ${UPSTREAM.secretValue}` });
+    expect(String(seen.payer).toLowerCase()).toBe(v1Buyer.address.toLowerCase());
+
+    const client = new x402Client();
+    registerExactEvmScheme(client, { signer: v2Buyer });
+    const v2 = await wrapV2(fetch, client)(`${stack.traefik.url}/services/qwen/v1/embeddings`);
+    expect(v2.status).toBe(200);
+    expect(await v2.json()).toMatchObject({ path: "/v1/embeddings", authorization: `Bearer ${UPSTREAM.secretValue}` });
+
+    expect(await usdcBalance(stack, stack.payTo)).toBe(sellerBefore + 2000n);
+    expect(await usdcBalance(stack, v1Buyer.address)).toBe(v1Before - 1000n);
+    expect(await usdcBalance(stack, v2Buyer.address)).toBe(v2Before - 1000n);
+  });
+
+  it("drift: a deleted or edited child comes back, and a price change reaches the 402 within a second", async () => {
+    await stack.admin.request("DELETE", resourcePath(RESOURCES.HTTPRoute, "llm", "so-qwen"));
+    await waitFor("HTTPRoute restored", async () => (await child("HTTPRoute", "llm", "so-qwen")) !== undefined, 5000);
+    await stack.admin.request("PATCH", resourcePath(RESOURCES.Middleware, "llm", "x402-qwen"), {
+      contentType: "application/merge-patch+json", body: { spec: { forwardAuth: { address: "http://127.0.0.1:1/free" } } },
+    });
+    await waitFor("Middleware restored", async () => (await child("Middleware", "llm", "x402-qwen"))?.spec.forwardAuth !== undefined &&
+      ((await child("Middleware", "llm", "x402-qwen"))!.spec.forwardAuth as { address: string }).address === stack.verifierUrl, 5000);
+    await waitReady(stack.admin, "llm", "qwen", 5000);
+
+    const changed = Date.now();
+    await applyOffer(stack.admin, "llm", "qwen", spec("0.002"));
+    await waitFor("new price at the gateway", async () => (await askedPrice(stack, "/services/qwen/x")) === "2000", 5000);
+    expect(Date.now() - changed).toBeLessThan(1000);
+  });
+
+  it("invalid offers: wrong values give Ready=False with a reason, other offers are unaffected, nothing crashes", async () => {
+    await applyOffer(stack.admin, "llm", "bad-network", spec("0.001", { payment: { network: "ethereum-classic", payTo: stack.payTo, price: { perRequest: "0.001" } } }));
+    await applyOffer(stack.admin, "llm", "bad-decimals", spec("0.0000001"));
+    for (const [name, field] of [["bad-network", "spec.payment.network"], ["bad-decimals", "spec.payment.price.perRequest"]]) {
+      await waitFor(`${name} refused`, async () => condition(await getOffer(stack.admin, "llm", name!), "Ready")?.reason === "InvalidSpec", 5000);
+      const ready = condition(await getOffer(stack.admin, "llm", name!), "Ready")!;
+      expect(ready.status).toBe("False");
+      expect(ready.message).toContain(field);
+      expect(await child("HTTPRoute", "llm", `so-${name}`)).toBeUndefined();
+    }
+    expect(condition(await getOffer(stack.admin, "llm", "qwen"), "Ready")?.status).toBe("True");
+    expect(controller.process.child.exitCode).toBeNull();
+    for (const name of ["bad-network", "bad-decimals"]) await stack.admin.request("DELETE", offerPath("llm", name));
+  });
+
+  it("cascade deletion: the finalizer and the garbage collector remove every child, and the route stops", async () => {
+    // An offer in another namespace than its upstream, so a ReferenceGrant is involved too.
+    await applyOffer(stack.admin, "shop", "remote", { ...spec(), upstreamAuth: undefined });
+    await waitReady(stack.admin, "shop", "remote");
+    expect(await child("ReferenceGrant", "llm", "so-shop-remote")).toBeDefined();
+    await waitFor("route served by Traefik", async () => (await askedPrice(stack, "/services/remote/x")) === "1000", 5000);
+
+    await stack.admin.request("DELETE", offerPath("shop", "remote"));
+    await waitFor("offer gone", async () => (await getOffer(stack.admin, "shop", "remote")) === undefined, 10_000);
+    await waitFor("children gone", async () => {
+      const left = await Promise.all([child("Middleware", "shop", "x402-remote"), child("PaymentRoute", "shop", "remote-payment"), child("HTTPRoute", "shop", "so-remote"), child("ReferenceGrant", "llm", "so-shop-remote")]);
+      return left.every((o) => o === undefined);
+    }, 15_000);
+    await waitFor("route gone from Traefik", async () => (await viaGateway(stack, "/services/remote/x")).status === 404, 10_000);
+    const verify = await fetch(stack.verifierUrl, { headers: { "x-forwarded-uri": "/services/remote/x" } });
+    expect(verify.status).toBe(200); // the verifier dropped the route: nothing prices that path any more
+  });
+
+  it("verifier survival after controller loss: payments go on and new routes are picked up; the restarted controller writes nothing needless", async () => {
+    controller.process.child.kill("SIGKILL");
+    await controller.process.exited;
+    expect(await askedPrice(stack, "/services/qwen/x")).toBe("2000");
+    const buyer = privateKeyToAccount(stack.chain.accounts[4]!.privateKey);
+    expect((await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/qwen/v1/chat`)).status).toBe(200);
+
+    await apply(stack.admin, [{
+      apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "manual-payment", namespace: "llm" },
+      spec: { pattern: "/manual/*", price: "0.000042", amount: "42", payTo: stack.payTo, network: "base-sepolia", priceModel: "perRequest" },
+    }]);
+    await waitFor("manual route priced", async () => {
+      const answer = await fetch(stack.verifierUrl, { headers: { "x-forwarded-uri": "/manual/x" } });
+      return answer.status === 402 && (await answer.json()).accepts[0].maxAmountRequired === "42";
+    }, 5000);
+    await waitFor("manual route admitted", async () => (await child("PaymentRoute", "llm", "manual-payment"))?.status?.admitted === true, 5000);
+
+    const restarted = Date.now();
+    controller = await startController("node", "controller-a2");
+    await waitFor("restarted controller leads", async () => controller.process.output().includes("became leader"), 30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(controllerWrites(stack, restarted).map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`)).toEqual([]);
+    expect(condition(await getOffer(stack.admin, "llm", "qwen"), "Ready")?.status).toBe("True");
+  });
+
+  it("idle: a controller with nothing to do makes no writes", async () => {
+    const since = Date.now();
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(controllerWrites(stack, since)).toEqual([]);
+  });
+
+  it("API server restart: the verifier serves from its table during the outage, and both resume watching", async () => {
+    await stack.controlPlane.stopApiServer();
+    expect(await askedPrice(stack, "/services/qwen/x")).toBe("2000");
+    const buyer = privateKeyToAccount(stack.chain.accounts[5]!.privateKey);
+    expect((await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/qwen/v1/chat`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2000));
+    await stack.controlPlane.startApiServer();
+
+    await applyOffer(stack.admin, "llm", "qwen", spec("0.003"));
+    await waitFor("verifier resumed: new price served", async () => (await askedPrice(stack, "/services/qwen/x")) === "3000", 60_000);
+    await applyOffer(stack.admin, "llm", "after-outage", spec("0.004"));
+    await waitReady(stack.admin, "llm", "after-outage", 60_000);
+  });
+
+  it("leader election: of two controllers one writes; when it is killed the other takes over within the lease duration", async () => {
+    const standby = await startController("node", "controller-b");
+    await new Promise((r) => setTimeout(r, 2000));
+    const since = Date.now();
+    await applyOffer(stack.admin, "llm", "elected", spec());
+    await waitReady(stack.admin, "llm", "elected");
+    const writers = new Set(controllerWrites(stack, since).map((e) => e.userAgent?.split(" ")[0]));
+    expect([...writers]).toEqual(["x402-operator/controller-a2"]);
+
+    controller.process.child.kill("SIGKILL");
+    const killed = Date.now();
+    await waitFor("standby leads", async () => standby.process.output().includes("became leader"), 30_000);
+    const takeover = Date.now() - killed;
+    expect(takeover).toBeLessThanOrEqual(15_000 + 2_500);
+    await applyOffer(stack.admin, "llm", "after-takeover", spec());
+    await waitReady(stack.admin, "llm", "after-takeover", 10_000);
+    controller = standby;
+    console.log(`standby took over ${takeover} ms after the leader was killed`);
+  });
+
+  it("manifests: everything in manifests/ passes a server-side dry-run apply", async () => {
+    const kustomization = readManifests(path.join(PROJECT_ROOT, "manifests", "kustomization.yaml"))[0] as unknown as { resources: string[] };
+    const objects = readManifests(...kustomization.resources.map((r) => path.join(PROJECT_ROOT, "manifests", r)));
+    expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(["CustomResourceDefinition", "ClusterRole", "Deployment", "Service"]));
+    await apply(stack.admin, objects, { dryRun: true });
+  });
+});
+
+describe("on Deno", () => {
+  beforeAll(async () => {
+    for (const c of controllers) await c.process.stop();
+    await verifier.process.stop();
+    verifier = await stack.startVerifier("deno");
+    controller = await startController("deno", "controller-deno");
+    await waitFor("deno controller leads", async () => controller.process.output().includes("became leader"), 30_000);
+  }, 120_000);
+
+  it("reconcile on Deno", async () => {
+    await applyOffer(stack.admin, "llm", "deno-offer", spec("0.001"));
+    expect(await waitReady(stack.admin, "llm", "deno-offer", 5000)).toBeLessThan(1000);
+    await waitFor("route served by Traefik", async () => (await askedPrice(stack, "/services/deno-offer/x")) === "1000", 5000);
+  });
+
+  it("paid flow on Deno", async () => {
+    const buyer = privateKeyToAccount(stack.chain.accounts[6]!.privateKey);
+    const before = await usdcBalance(stack, buyer.address);
+    const response = await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/deno-offer/v1/chat`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ path: "/v1/chat", authorization: `Bearer ${UPSTREAM.secretValue}` });
+    expect(await usdcBalance(stack, buyer.address)).toBe(before - 1000n);
+  });
+
+  it("cascade deletion on Deno", async () => {
+    await stack.admin.request("DELETE", offerPath("llm", "deno-offer"));
+    await waitFor("children gone", async () => (await Promise.all([child("Middleware", "llm", "x402-deno-offer"), child("PaymentRoute", "llm", "deno-offer-payment"), child("HTTPRoute", "llm", "so-deno-offer")])).every((o) => o === undefined), 15_000);
+    await waitFor("route gone from Traefik", async () => (await viaGateway(stack, "/services/deno-offer/x")).status === 404, 10_000);
+  });
+
+  it("controller loss on Deno", async () => {
+    controller.process.child.kill("SIGKILL");
+    await controller.process.exited;
+    expect(await askedPrice(stack, "/services/qwen/x")).toBe("3000");
+    const buyer = privateKeyToAccount(stack.chain.accounts[7]!.privateKey);
+    expect((await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/qwen/v1/chat`)).status).toBe(200);
+  });
+});
