@@ -6,7 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 type Counts = { passed: number; failed: number; skipped: number };
-type Suite = { name: string; command: string[]; counts: (reportDir: string, exitCode: number | null) => Counts };
+type Suite = {
+  name: string;
+  /** Runs first, untimed (e.g. building the real-cluster binaries on a fresh machine). */
+  prepare?: string[];
+  command: string[];
+  counts: (reportDir: string, exitCode: number | null) => Counts;
+};
 
 const bin = (name: string) => join("node_modules", ".bin", name);
 const only = process.argv.slice(2);
@@ -26,6 +32,12 @@ const SUITES: Suite[] = [
   {
     name: "interop (real chain, official x402 clients and facilitator)",
     command: [bin("vitest"), "run", "--config", "vitest.interop.config.ts", "--reporter=default", "--reporter=json", "--outputFile.json=$REPORT/vitest.json"],
+    counts: (dir) => vitestCounts(join(dir, "vitest.json")),
+  },
+  {
+    name: "e2e (real control plane, Traefik, chain; Node and Deno)",
+    prepare: [bin("node"), "tests/kind/binaries.ts"],
+    command: [bin("vitest"), "run", "--config", "vitest.e2e.config.ts", "--reporter=default", "--reporter=json", "--outputFile.json=$REPORT/vitest.json"],
     counts: (dir) => vitestCounts(join(dir, "vitest.json")),
   },
 ];
@@ -50,6 +62,16 @@ function junitCounts(file: string): Counts {
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
 let broken = false;
 for (const suite of SUITES.filter((s) => only.length === 0 || only.some((o) => s.name.startsWith(o)))) {
+  if (suite.prepare) {
+    console.log(`\n=== ${suite.name}: preparing: ${suite.prepare.join(" ")}`);
+    const prepared = spawnSync(suite.prepare[0]!, suite.prepare.slice(1), { stdio: ["ignore", "inherit", "inherit"] });
+    if (prepared.status !== 0) {
+      console.log(`=== ${suite.name}: preparation failed`);
+      total.failed += 1;
+      broken = true;
+      continue;
+    }
+  }
   const reportDir = mkdtempSync(join(tmpdir(), "x402-test-"));
   const [command, ...args] = suite.command.map((part) => part.replace("$REPORT", reportDir));
   console.log(`\n=== ${suite.name}: ${[command, ...args].join(" ")}`);
