@@ -2,7 +2,7 @@
 // JSON, wrong types, huge numbers, 100 KB values, valid-looking payments with one field
 // mangled. No answer may be a 5xx other than the 503 of an unreachable facilitator, the
 // process must not crash, and it must still answer correctly afterwards.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,9 +62,10 @@ function cases(rand: () => number): { name: string; header: string; value: strin
 describe("malformed payment headers", () => {
   let verifier: Running;
   let base = "";
+  let dir = "";
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "x402-fuzz-"));
+    dir = mkdtempSync(join(tmpdir(), "x402-fuzz-"));
     writeFileSync(join(dir, "routes.yaml"), `apiVersion: obol.org/v1alpha1
 kind: PaymentRoute
 metadata: {name: fuzz, namespace: shop}
@@ -79,6 +80,7 @@ spec: {pattern: "/services/fuzz/*", price: "0.001", amount: "1000", payTo: "${PA
 
   afterAll(async () => {
     await verifier?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it(`answers ${CASES} of them without a 5xx other than the facilitator's 503, and without crashing`, { timeout: 300_000 }, async () => {

@@ -2,7 +2,7 @@
 // real chain: x402-fetch 1.x (protocol v1) and @x402/fetch 2.x (protocol v2), with the
 // in-process facilitator (verifier on Node) and the official remote facilitator
 // (verifier on Deno). The chain's balances are the proof.
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { registerExactEvmScheme } from "@x402/evm/exact/client";
@@ -46,6 +46,7 @@ function paidFlow(mode: Mode) {
     beforeAll(async () => {
       payTo = chain.accounts[mode.payTo]!.address;
       const dir = mkdtempSync(join(tmpdir(), "x402-interop-"));
+      stops.push(async () => rmSync(dir, { recursive: true, force: true }));
       writeFileSync(join(dir, "settlement.key"), chain.accounts[0]!.privateKey);
       writeFileSync(join(dir, "facilitator.key"), chain.accounts[1]!.privateKey);
       mkdirSync(join(dir, "secrets", "llm-upstream"), { recursive: true });

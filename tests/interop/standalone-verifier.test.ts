@@ -1,8 +1,8 @@
 // A verifier run as a user would without Kubernetes: routes from a file, answers for
 // priced, free, more specific and disguised paths, and an edit to the file picked up.
-import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/free-port.ts";
 import { httpReady, type Running, start, waitFor } from "../support/process.ts";
@@ -30,6 +30,7 @@ describe("standalone verifier with a routes file", () => {
   }, 60_000);
   afterAll(async () => {
     await verifier?.stop();
+    rmSync(dirname(file), { recursive: true, force: true });
   });
 
   const priceOf = async (uri: string) => {

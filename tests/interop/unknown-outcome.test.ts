@@ -2,7 +2,7 @@
 // buyer gets 503, never 402; the transfer did happen; the buyer's retry of the same
 // payment is served once, without a second charge.
 import http from "node:http";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +51,7 @@ describe("unknown settlement outcome", () => {
     rpc = await startReceiptHidingRpc(chain.rpcUrl);
     stops.push(rpc.close);
     const dir = mkdtempSync(join(tmpdir(), "x402-unknown-"));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "settlement.key"), chain.accounts[0]!.privateKey);
     writeFileSync(join(dir, "routes.yaml"), `apiVersion: obol.org/v1alpha1
 kind: PaymentRoute
