@@ -72,7 +72,6 @@ export async function controllerCommand(args: string[], out: (t: string) => void
   const client = kubeClient(loadKubeConfig(values.kubeconfig ?? env.KUBECONFIG), `x402-operator/${identity}`);
   const metrics = controllerMetrics();
   let controller: Controller | undefined;
-  let failed = false;
 
   const run = () => {
     const probes = startProbeScheduler(probeMode === "dns" ? dnsProber(probeTimeoutMs) : endpointsProber(client, probeTimeoutMs), systemClock, probeIntervalMs, log, (key) => controller?.enqueue(key));
@@ -88,22 +87,39 @@ export async function controllerCommand(args: string[], out: (t: string) => void
   const server = await serveFetch(app.fetch, listen.hostname, listen.port);
   log.info("controller listening", { address: `${server.hostname}:${server.port}`, leaderElect });
 
-  const election = leaderElect ? startElection({ identity, store: kubeLeaseStore(client, leaseNamespace, leaseName), clock: systemClock, log }) : undefined;
-  const lostLeadership = election?.lost.then(() => "lost-leadership");
-  if (election) {
-    void election.acquired.then(() => {
+  const stopping = untilSignal();
+  let reason: string;
+  if (!leaderElect) {
+    run();
+    reason = await stopping;
+  } else {
+    // Leading, losing the lease (an API server outage longer than the renew deadline), then
+    // competing again: work stops before the lease can be lost to another replica, and starts
+    // again only once we hold it, so there is never a second writer.
+    for (;;) {
+      const election = startElection({ identity, store: kubeLeaseStore(client, leaseNamespace, leaseName), clock: systemClock, log });
+      const acquired = await Promise.race([election.acquired.then(() => "acquired"), stopping]);
+      if (acquired !== "acquired") {
+        await election.stop();
+        reason = acquired;
+        break;
+      }
       metrics.leader(true);
       run();
-    });
-  } else run();
-
-  const reason = await Promise.race([untilSignal(), ...(lostLeadership ? [lostLeadership] : [])]);
-  // Losing the lease means another replica may already be writing: stop at once and exit non-zero.
-  if (reason === "lost-leadership") failed = true;
+      const ended = await Promise.race([election.lost.then(() => "lost-leadership"), stopping]);
+      metrics.leader(false);
+      await controller?.stop();
+      controller = undefined;
+      await election.stop();
+      if (ended !== "lost-leadership") {
+        reason = ended;
+        break;
+      }
+      log.warn("stopped reconciling after losing the lease; competing for it again");
+    }
+  }
   log.info("shutting down", { reason });
-  metrics.leader(false);
   await controller?.stop();
-  await election?.stop();
   await server.close();
-  return failed ? 1 : 0;
+  return 0;
 }

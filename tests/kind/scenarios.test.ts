@@ -190,13 +190,16 @@ describe("on Node", () => {
     expect(await askedPrice(stack, "/services/qwen/x")).toBe("2000");
     const buyer = privateKeyToAccount(stack.chain.accounts[5]!.privateKey);
     expect((await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/qwen/v1/chat`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2000));
+    // Longer than the lease's renew deadline: the controller must stop, and lead again on its own.
+    await new Promise((r) => setTimeout(r, 11_000));
     await stack.controlPlane.startApiServer();
 
     await applyOffer(stack.admin, "llm", "qwen", spec("0.003"));
     await waitFor("verifier resumed: new price served", async () => (await askedPrice(stack, "/services/qwen/x")) === "3000", 60_000);
     await applyOffer(stack.admin, "llm", "after-outage", spec("0.004"));
     await waitReady(stack.admin, "llm", "after-outage", 60_000);
+    expect(controller.process.child.exitCode).toBeNull();
+    expect(controller.process.output()).toContain("competing for it again");
   });
 
   it("leader election: of two controllers one writes; when it is killed the other takes over within the lease duration", async () => {
