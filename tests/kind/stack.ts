@@ -31,7 +31,7 @@ export type Stack = {
   upstream: Running;
   payTo: `0x${string}`;
   /** Starts a controller (or a second one) on the given runtime with the controller's own token. */
-  startController(runtime: Runtime, identity: string, extra?: string[]): Promise<Component>;
+  startController(runtime: Runtime, identity: string, extra?: string[], options?: { leaderElect?: boolean }): Promise<Component>;
   startVerifier(runtime: Runtime): Promise<Component>;
   verifierUrl: string;
   stop(): Promise<void>;
@@ -118,10 +118,11 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
     return {
       dir, bins, controlPlane, admin, adminKubeconfig, traefik, chain, host, upstream, verifierUrl,
       payTo: chain.accounts[9]!.address,
-      async startController(runtime, identity, extra = []) {
+      async startController(runtime, identity, extra = [], options = {}) {
         const port = await freePort();
+        const election = options.leaderElect === false ? [] : ["--leader-elect", "--lease", "x402/x402-controller"];
         const process = start(runtime, "main.ts", [
-          "controller", "--kubeconfig", controllerKubeconfig, "--listen", `127.0.0.1:${port}`, "--leader-elect", "--lease", "x402/x402-controller",
+          "controller", "--kubeconfig", controllerKubeconfig, "--listen", `127.0.0.1:${port}`, ...election,
           "--identity", identity, "--verifier-url", verifierUrl, "--probe-interval", "1", "--probe-timeout", "1", ...extra,
         ]);
         return await component(process, port, `controller ${identity}`);
