@@ -12,6 +12,7 @@ import { httpReady, PROJECT_ROOT, type Running, type Runtime, start, startProces
 import { apply, readManifests, waitEstablished } from "./apply.ts";
 import { type Binaries, ensureBinaries } from "./binaries.ts";
 import { type ControlPlane, startControlPlane } from "./control-plane.ts";
+import { connectKindControlPlane } from "./kind-control-plane.ts";
 import { createTestHost, type TestHost } from "./netns.ts";
 import { startTraefik, type Traefik } from "./traefik.ts";
 
@@ -53,7 +54,9 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
   };
   try {
     const bins = await ensureBinaries();
-    const controlPlane = await startControlPlane(bins, dir);
+    // kind mode: an existing kind cluster (tests/kind/create-kind-cluster.sh) instead of the embedded one.
+    const kind = process.env.KIND_CLUSTER;
+    const controlPlane = kind ? await connectKindControlPlane(kind, dir) : await startControlPlane(bins, dir);
     cleanups.push(() => controlPlane.stop());
     const adminKubeconfig = controlPlane.kubeconfigFor(controlPlane.adminToken, path.join(dir, "admin.kubeconfig"));
     const admin = kubeClient(loadKubeConfig(adminKubeconfig));

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Creates the kind cluster the real-cluster tests use when KIND_CLUSTER is set:
+#   tests/kind/create-kind-cluster.sh x402        # then: KIND_CLUSTER=x402 npm run test:e2e
+# Needs Docker and kind on PATH. The tests bring their own Traefik, chain, upstream,
+# controller and verifier (as host processes), as they do on the embedded control plane.
+set -euo pipefail
+name="${1:-x402}"
+mkdir -p /tmp/x402-kind/audit /tmp/x402-kind/policy
+cat > /tmp/x402-kind/policy/policy.yaml <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+POLICY
+kind create cluster --name "$name" --config "$(dirname "$0")/kind-config.yaml" --wait 120s
+echo "created kind cluster $name; run: KIND_CLUSTER=$name npm run test:e2e"
