@@ -61,7 +61,9 @@ export function routePublished(
   const verdict = gatewayVerdict(httpRoute.current!, config.gateway);
   const gateway = `gateway ${config.gateway.namespace}/${config.gateway.name}`;
   if (verdict.refused) return state("False", verdict.refused.reason || "NotAccepted", `${gateway}: ${verdict.refused.message}`);
-  if (!verdict.accepted) return state("False", "AwaitingGateway", `waiting for ${gateway} to accept HTTPRoute ${names.httpRoute}`);
+  // Not waiting for the gateway's word: Traefik writes route statuses a few per second, so a
+  // thousand offers would wait minutes for a status while their routes already serve.
+  if (!verdict.accepted) return state("True", "Applied", `PathPrefix ${offer.path} on ${gateway} (the gateway has not reported on HTTPRoute ${names.httpRoute} yet)`);
   return state("True", "Published", `PathPrefix ${offer.path} on ${gateway}`);
 }
 
@@ -73,8 +75,7 @@ function missingCrd(observed: Observed, kinds: ChildKind[]): ConditionState | un
 
 /**
  * The gateway's own verdict on the current generation of our route: refused when it set
- * Accepted or ResolvedRefs to False, accepted when it set both True. Until then, neither:
- * a route is published when the gateway serves it, not when we wrote it.
+ * Accepted or ResolvedRefs to False, accepted when it set both True; until then, neither.
  */
 function gatewayVerdict(route: KubeObject, gateway: GatewayRef): { accepted: boolean; refused?: Condition } {
   const parents = ((route.status ?? {}) as { parents?: { parentRef?: Partial<GatewayRef>; conditions?: Condition[] }[] }).parents ?? [];

@@ -3,16 +3,17 @@
 import type { Network } from "../core/networks.ts";
 import type { Authorization } from "./payment-header.ts";
 
-export const TRANSFER_WITH_AUTHORIZATION_TYPES = {
-  TransferWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-} as const;
+/** The authorization's fields: the EIP-712 struct a buyer signs, and the contract call's first arguments. */
+const authorizationInputs = [
+  { name: "from", type: "address" },
+  { name: "to", type: "address" },
+  { name: "value", type: "uint256" },
+  { name: "validAfter", type: "uint256" },
+  { name: "validBefore", type: "uint256" },
+  { name: "nonce", type: "bytes32" },
+] as const;
+
+export const TRANSFER_WITH_AUTHORIZATION_TYPES = { TransferWithAuthorization: authorizationInputs } as const;
 
 export function typedDataFor(network: Network, authorization: Authorization) {
   return {
@@ -22,15 +23,6 @@ export function typedDataFor(network: Network, authorization: Authorization) {
     message: authorization,
   };
 }
-
-const authorizationInputs = [
-  { name: "from", type: "address" },
-  { name: "to", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "validAfter", type: "uint256" },
-  { name: "validBefore", type: "uint256" },
-  { name: "nonce", type: "bytes32" },
-] as const;
 
 /** The two overloads apart, so each encodes without ambiguity: (v, r, s) for 65-byte signatures, bytes otherwise. */
 export const TRANSFER_VRS_ABI = [{

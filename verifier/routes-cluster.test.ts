@@ -1,6 +1,7 @@
 // The cluster route source against a scripted API server: the exact status writes it
 // makes, and what it serves when a route is malformed or the API server goes away.
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../tests/support/process.ts";
 import { kubeClient } from "../adapters/k8s/client.ts";
 import { startTestApiServer } from "../adapters/k8s/test-server.ts";
 import { jsonLogger } from "../adapters/log.ts";
@@ -15,13 +16,7 @@ const route = (name: string, amount: string, status?: object) => ({
   spec: { pattern: `/services/${name}/*`, price: "0.001", amount, payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", network: "base-sepolia", priceModel: "perRequest" },
   ...(status ? { status } : {}),
 });
-const until = async (check: () => boolean) => {
-  const end = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (check: () => boolean) => waitFor("condition", async () => check(), 5000);
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await c();

@@ -19,7 +19,7 @@ import { validateOffer } from "../../core/validate-offer.ts";
 import type { KubeClient } from "./client.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
 import type { EventRecorder } from "./events.ts";
-import { type Informer, startInformer } from "./informer.ts";
+import { type Informer, isNewer, startInformer } from "./informer.ts";
 import { RESOURCES } from "./resources.ts";
 import { startWorkQueue } from "./work-queue.ts";
 import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizer } from "./writes.ts";
@@ -81,7 +81,8 @@ export function startController(options: ControllerOptions): Controller {
   const remember = (object: KubeObject) => {
     children.get(object.kind as ChildKind)?.remember(object);
     const owner = ownerKeyOf(object.metadata);
-    if (owner) childrenOf.get(owner)?.set(childKey(object), object);
+    const known = owner ? childrenOf.get(owner) : undefined;
+    if (known && isNewer(object, known.get(childKey(object)))) known.set(childKey(object), object);
   };
 
   const reconcileKey = async (key: string): Promise<{ requeueAfterMs?: number }> => {

@@ -83,8 +83,22 @@ export function startInformer(options: InformerOptions): Informer {
       return watch.synced;
     },
     remember(object) {
-      cache.set(keyOf(object.metadata.namespace, object.metadata.name), object);
+      // Only ever forward: the watch may already have brought a newer copy than our write's answer.
+      const key = keyOf(object.metadata.namespace, object.metadata.name);
+      if (isNewer(object, cache.get(key))) cache.set(key, object);
     },
     stop: () => watch.stop(),
   };
+}
+
+/**
+ * resourceVersions are opaque to clients, but every API server we know issues them from
+ * etcd's increasing revision; when both are whole numbers the larger is the newer. When one
+ * is not a number, the written object wins (it is at least as new as what we read before).
+ */
+export function isNewer(candidate: KubeObject, current: KubeObject | undefined): boolean {
+  const a = candidate.metadata.resourceVersion;
+  const b = current?.metadata.resourceVersion;
+  if (!b || !a || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return true;
+  return BigInt(a) > BigInt(b);
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../tests/support/process.ts";
 import { jsonLogger } from "../log.ts";
 import { kubeClient } from "./client.ts";
 import { backoffDelay, type KubeItem, startListWatch } from "./list-watch.ts";
@@ -6,13 +7,7 @@ import { type Recorded, startTestApiServer } from "./test-server.ts";
 
 const quiet = jsonLogger({}, () => {});
 const item = (name: string, rv: string): KubeItem => ({ apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name, namespace: "a", resourceVersion: rv } });
-const until = async (check: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (check: () => boolean) => waitFor("condition", async () => check(), 5000);
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await c();

@@ -10,18 +10,10 @@ import {
   toHex,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../verifier/eip3009.ts";
 import { type Chain, startChain } from "./chain.ts";
 
-const AUTHORIZATION_TYPES = {
-  TransferWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-} as const;
+const AUTHORIZATION_TYPES = TRANSFER_WITH_AUTHORIZATION_TYPES;
 
 describe("local chain with test USDC", () => {
   let chain: Chain;

@@ -6,6 +6,7 @@ import crypto from "node:crypto";
 import https from "node:https";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Binaries } from "./binaries.ts";
 import { freePort } from "../support/free-port.ts";
 import { type Running, startProcess, waitFor } from "../support/process.ts";
@@ -24,14 +25,7 @@ export type ControlPlane = {
   stop(): Promise<void>;
 };
 
-const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-    verbs: [create, update, patch, delete, deletecollection]
-  - level: None
-`;
+const AUDIT_POLICY = path.join(path.dirname(fileURLToPath(import.meta.url)), "audit-policy.yaml");
 
 export async function startControlPlane(bins: Binaries, dir: string): Promise<ControlPlane> {
   const [etcdClient, etcdPeer, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -48,7 +42,6 @@ export async function startControlPlane(bins: Binaries, dir: string): Promise<Co
   const { privateKey, publicKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
   fs.writeFileSync(path.join(dir, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
   fs.writeFileSync(path.join(dir, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
-  fs.writeFileSync(path.join(dir, "audit-policy.yaml"), AUDIT_POLICY);
   const certDir = path.join(dir, "apiserver-certs");
   const auditLog = path.join(dir, "audit.log");
   const server = `https://127.0.0.1:${apiPort}`;
@@ -60,7 +53,7 @@ export async function startControlPlane(bins: Binaries, dir: string): Promise<Co
     "--service-cluster-ip-range=10.96.0.0/16",
     // The `kubernetes` Service's endpoints would point at 127.0.0.1, which Endpoints reject.
     "--endpoint-reconciler-type=none",
-    `--audit-policy-file=${path.join(dir, "audit-policy.yaml")}`, `--audit-log-path=${auditLog}`, "--audit-log-mode=blocking",
+    `--audit-policy-file=${AUDIT_POLICY}`, `--audit-log-path=${auditLog}`, "--audit-log-mode=blocking",
     "--v=0",
   ];
   let apiserver: Running | undefined;

@@ -6,14 +6,6 @@
 set -euo pipefail
 name="${1:-x402}"
 mkdir -p /tmp/x402-kind/audit /tmp/x402-kind/policy
-cat > /tmp/x402-kind/policy/policy.yaml <<'POLICY'
-apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-    verbs: [create, update, patch, delete, deletecollection]
-  - level: None
-POLICY
+cp "$(dirname "$0")/audit-policy.yaml" /tmp/x402-kind/policy/policy.yaml
 kind create cluster --name "$name" --config "$(dirname "$0")/kind-config.yaml" --wait 120s
 echo "created kind cluster $name; run: KIND_CLUSTER=$name npm run test:e2e"
