@@ -62,8 +62,8 @@ export function routePublished(
   const gateway = `gateway ${config.gateway.namespace}/${config.gateway.name}`;
   if (verdict.refused) return state("False", verdict.refused.reason || "NotAccepted", `${gateway}: ${verdict.refused.message}`);
   // Not waiting for the gateway's word: Traefik writes route statuses a few per second, so a
-  // thousand offers would wait minutes for a status while their routes already serve.
-  if (!verdict.accepted) return state("True", "Applied", `PathPrefix ${offer.path} on ${gateway} (the gateway has not reported on HTTPRoute ${names.httpRoute} yet)`);
+  // thousand offers would wait minutes (and rewrite their status once more) while their routes
+  // already serve. Only a refusal changes the condition.
   return state("True", "Published", `PathPrefix ${offer.path} on ${gateway}`);
 }
 
@@ -75,13 +75,11 @@ function missingCrd(observed: Observed, kinds: ChildKind[]): ConditionState | un
 
 /**
  * The gateway's own verdict on the current generation of our route: refused when it set
- * Accepted or ResolvedRefs to False, accepted when it set both True; until then, neither.
+ * Accepted or ResolvedRefs to False.
  */
-function gatewayVerdict(route: KubeObject, gateway: GatewayRef): { accepted: boolean; refused?: Condition } {
+function gatewayVerdict(route: KubeObject, gateway: GatewayRef): { refused?: Condition } {
   const parents = ((route.status ?? {}) as { parents?: { parentRef?: Partial<GatewayRef>; conditions?: Condition[] }[] }).parents ?? [];
   const ours = parents.find((p) => p.parentRef?.name === gateway.name && (p.parentRef?.namespace ?? route.metadata.namespace) === gateway.namespace);
   const current = (ours?.conditions ?? []).filter((c) => c.observedGeneration === undefined || c.observedGeneration === route.metadata.generation);
-  const refused = current.find((c) => (c.type === "Accepted" || c.type === "ResolvedRefs") && c.status === "False");
-  const accepted = ["Accepted", "ResolvedRefs"].every((type) => current.some((c) => c.type === type && c.status === "True"));
-  return { accepted, refused };
+  return { refused: current.find((c) => (c.type === "Accepted" || c.type === "ResolvedRefs") && c.status === "False") };
 }
