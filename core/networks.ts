@@ -31,6 +31,11 @@ export function caip2(network: Network): string {
   return `eip155:${network.chainId}`;
 }
 
+/** How each x402 version names a network: v1 by name ("base-sepolia"), v2 by CAIP-2 id. */
+export function networkIdFor(x402Version: 1 | 2, network: Network): string {
+  return x402Version === 1 ? network.name : caip2(network);
+}
+
 /** Finds a network by its name or its CAIP-2 id ("eip155:84532"). */
 export function findNetwork(networks: readonly Network[], id: string): Network | undefined {
   return networks.find((n) => n.name === id || caip2(n) === id);

@@ -3,13 +3,11 @@
 // and reports admission in its status.
 import * as v from "valibot";
 import { ObjectMetaSchema } from "./kube.ts";
-import { SecretKeyRefSchema } from "./service-offer.ts";
+import { decimalPrice as decimal, SecretKeyRefSchema } from "./service-offer.ts";
 
 export const PAYMENT_ROUTE_API_VERSION = "obol.org/v1alpha1";
 export const PAYMENT_ROUTE_KIND = "PaymentRoute";
 
-const DECIMAL = /^\d+(\.\d+)?$/;
-const decimal = v.pipe(v.string(), v.regex(DECIMAL, "must be a decimal number such as \"0.001\""));
 const positiveInteger = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"));
 
 export const PaymentRouteSpecSchema = v.object({

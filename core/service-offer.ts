@@ -15,7 +15,7 @@ const label = (what: string) =>
     v.maxLength(63, `must be a ${what} of at most 63 characters`),
     v.regex(DNS1123_LABEL, `must be a ${what}: lowercase letters, digits and '-'`),
   );
-const decimalPrice = v.pipe(v.string(), v.regex(DECIMAL, "must be a decimal number such as \"0.001\""));
+export const decimalPrice = v.pipe(v.string(), v.regex(DECIMAL, "must be a decimal number such as \"0.001\""));
 
 export const SecretKeyRefSchema = v.object({
   secretKeyRef: v.object({ name: v.pipe(v.string(), v.maxLength(253, "must be at most 253 characters"), v.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a valid Secret name")), key: v.pipe(v.string(), v.minLength(1, "must not be empty")) }),

@@ -1,6 +1,6 @@
 // The checks that need no chain: does this payment pay this route, now? Reasons use the
 // x402 error vocabulary so that clients can show them.
-import { caip2 } from "../core/networks.ts";
+import { networkIdFor } from "../core/networks.ts";
 import { canonicalJson } from "../core/yaml-order.ts";
 import type { PaymentAttempt } from "./payment-header.ts";
 import type { PricedRoute } from "./priced-route.ts";
@@ -13,7 +13,7 @@ export type Refusal = { reason: string; message: string };
 export function checkPayment(payment: PaymentAttempt, route: PricedRoute, nowSeconds: bigint): Refusal | undefined {
   const { authorization: a } = payment;
   if (payment.scheme !== "exact") return { reason: "unsupported_scheme", message: `scheme "${payment.scheme}" is not offered; use "exact"` };
-  const network = payment.version === 1 ? route.network.name : caip2(route.network);
+  const network = networkIdFor(payment.version, route.network);
   if (payment.network !== network) return { reason: "invalid_network", message: `this route is paid on ${network}, not ${payment.network}` };
   if (payment.accepted && canonicalJson(payment.accepted) !== canonicalJson(route.v2Requirement)) {
     return { reason: "invalid_payment_requirements", message: "the accepted requirement is not the one this route offers" };

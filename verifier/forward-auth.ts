@@ -1,6 +1,7 @@
 // The ForwardAuth decision for one request, from headers to answer. Traefik calls this
 // for every request to a paid route; the order of the checks is the order of their cost.
 import type { Logger } from "../adapters/log.ts";
+import { networkIdFor } from "../core/networks.ts";
 import { allowed, type Answer, base64Json, paymentRequired, refused, resourceUrl } from "./answer.ts";
 import { checkPayment } from "./check-payment.ts";
 import type { Facilitator, PaymentContext } from "./facilitator.ts";
@@ -96,16 +97,12 @@ async function resumeHeld(held: Reservation, context: PaymentContext, key: strin
   }
   deps.guard.mark(key, "done", resolution.transaction);
   deps.metrics?.settled(route);
-  const settlement = { success: true, transaction: resolution.transaction ?? held.transaction ?? "", network: networkLabel(payment, route), payer: payment.authorization.from };
+  const settlement = { success: true, transaction: resolution.transaction ?? held.transaction ?? "", network: networkIdFor(payment.version, route.network), payer: payment.authorization.from };
   return pass(route, settlement, payment.authorization.from, authorization);
 }
 
 function unknownOutcome(): Answer {
   return refused(503, "settlement outcome unknown; do not pay again, retry this request later", { "retry-after": RETRY_AFTER_SECONDS });
-}
-
-function networkLabel(payment: PaymentContext["payment"], route: PricedRoute): string {
-  return payment.version === 1 ? route.network.name : `eip155:${route.network.chainId}`;
 }
 
 async function verifyAndSettle(context: PaymentContext, key: string, authorization: string | undefined, deps: VerifierDeps): Promise<Decision> {
@@ -120,7 +117,7 @@ async function verifyAndSettle(context: PaymentContext, key: string, authorizati
     return refuse(route, resource, verified.reason, verified.message, deps);
   }
   deps.metrics?.verified(route);
-  const network = networkLabel(payment, route);
+  const network = networkIdFor(payment.version, route.network);
   if (deps.mode === "verify-only") {
     deps.guard.mark(key, "done");
     return pass(route, { success: true, transaction: "", network, payer: verified.payer }, verified.payer, authorization);

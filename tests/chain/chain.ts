@@ -3,7 +3,6 @@
 // looks the token up by network finds it) and the Hardhat dev accounts holding USDC.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -18,6 +17,7 @@ import {
   toHex,
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
+import { freePort } from "../support/free-port.ts";
 import { compileTestUSDC } from "./compile.ts";
 
 export const USDC_ADDRESS: Address = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
@@ -165,17 +165,6 @@ async function terminate(child: ChildProcess, exited: Promise<void>) {
   const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // Hardhat 3's engine needs Node >= 22: use the running Node when it qualifies, otherwise

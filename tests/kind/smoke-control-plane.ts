@@ -9,10 +9,10 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../support/free-port.ts";
 import { ensureBinaries } from "./binaries.ts";
 
 const execFileP = promisify(execFile);
@@ -20,17 +20,6 @@ const KUBECTL = process.env.KUBECTL || "kubectl";
 const t0 = Date.now();
 const since = () => `${((Date.now() - t0) / 1000).toFixed(2)} s`;
 const say = (m: string) => console.log(`[smoke ${since()}] ${m}`);
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type Proc = { name: string; child: ChildProcess; log: string };
 const procs: Proc[] = [];
