@@ -17,6 +17,27 @@ export function paymentRequired(route: PricedRoute, resource: string, error: str
   return { status: 402, headers: { ...JSON_TYPE, "payment-required": Buffer.from(v2).toString("base64") }, body };
 }
 
+const UNPAID = "X-PAYMENT header is required";
+/** Per route, few resources are asked for again and again; more than this and the cache starts over. */
+const CACHED_RESOURCES_PER_ROUTE = 256;
+const unpaidAnswers = new WeakMap<PricedRoute, Map<string, Answer>>();
+
+/**
+ * The 402 for a request that carries no payment, the verifier's most frequent answer:
+ * the same bytes for the same route and resource, so it is built once and reused (answers
+ * are never mutated after they are made). Dropped with the route when the table changes.
+ */
+export function paymentRequiredAnswer(route: PricedRoute, resource: string): Answer {
+  let answers = unpaidAnswers.get(route);
+  if (!answers) unpaidAnswers.set(route, answers = new Map());
+  let answer = answers.get(resource);
+  if (!answer) {
+    if (answers.size >= CACHED_RESOURCES_PER_ROUTE) answers.clear();
+    answers.set(resource, answer = paymentRequired(route, resource, UNPAID));
+  }
+  return answer;
+}
+
 export function refused(status: 400 | 403 | 404 | 503, error: string, extra: Record<string, string> = {}): Answer {
   return { status, headers: { ...JSON_TYPE, ...extra }, body: JSON.stringify({ error }) };
 }

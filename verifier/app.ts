@@ -4,21 +4,32 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Hono } from "hono";
 import type { Logger } from "../adapters/log.ts";
 import type { Answer } from "./answer.ts";
-import { forwardAuth, type VerifierDeps } from "./forward-auth.ts";
+import { type Decision, forwardAuth, type VerifierDeps } from "./forward-auth.ts";
 import type { VerifierMetrics } from "./verifier-metrics.ts";
-
 
 export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean };
 
 /** /verify, measured and never throwing: an internal error is a 503, never a 500 (nor a 402). */
-async function verify(header: (name: string) => string | null, deps: AppDeps): Promise<Answer> {
+function verify(header: (name: string) => string | null, deps: AppDeps): Answer | Promise<Answer> {
   const started = performance.now();
-  const { answer, route } = await forwardAuth(header, deps).catch((error) => {
-    deps.log.error("verify failed", { error: String(error) });
-    return { answer: { status: 503, headers: { "content-type": "application/json", "retry-after": "15" }, body: '{"error":"internal error; retry later"}' }, route: undefined };
-  });
-  deps.metrics.answered(route, answer.status, (performance.now() - started) / 1000);
-  return answer;
+  const measured = ({ answer, route }: Decision) => {
+    deps.metrics.answered(route, answer.status, (performance.now() - started) / 1000);
+    return answer;
+  };
+  let decision: Decision | Promise<Decision>;
+  try {
+    decision = forwardAuth(header, deps);
+  } catch (error) {
+    decision = internalError(error, deps);
+  }
+  // Most answers (the unpaid 402, free paths) are decided synchronously: answer in the same tick.
+  if (decision instanceof Promise) return decision.catch((error) => internalError(error, deps)).then(measured);
+  return measured(decision);
+}
+
+function internalError(error: unknown, deps: AppDeps): Decision {
+  deps.log.error("verify failed", { error: String(error) });
+  return { answer: { status: 503, headers: { "content-type": "application/json", "retry-after": "15" }, body: '{"error":"internal error; retry later"}' }, route: undefined };
 }
 
 export function verifierApp(deps: AppDeps): Hono {
@@ -43,13 +54,16 @@ export function verifyFastPath(deps: AppDeps) {
     const url = req.url ?? "";
     if (url !== "/verify" && !url.startsWith("/verify?")) return false;
     const headers = req.headers;
-    void verify((name) => {
+    const answer = verify((name) => {
       const value = headers[name];
       return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-    }, deps).then((answer) => {
-      res.writeHead(answer.status, answer.headers);
-      res.end(answer.body);
-    });
+    }, deps);
+    const send = (a: Answer) => {
+      res.writeHead(a.status, a.headers);
+      res.end(a.body);
+    };
+    if (answer instanceof Promise) void answer.then(send);
+    else send(answer);
     return true;
   };
 }

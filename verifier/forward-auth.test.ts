@@ -65,6 +65,18 @@ describe("forwardAuth", () => {
     expect((await forwardAuth(request({ "x-forwarded-uri": "/free" }), deps(scripted(valid, settled).facilitator))).answer.status).toBe(200);
   });
 
+  it("decides the unpaid 402 synchronously, with the same answer for the same resource and a fresh one for another", () => {
+    const d = deps(scripted(valid, settled).facilitator);
+    const ask = (uri: string) => forwardAuth(request({ "x-forwarded-uri": uri, "x-forwarded-host": "api.example.com" }), d);
+    const first = ask("/services/llm/a");
+    expect(first).not.toBeInstanceOf(Promise);
+    const again = ask("/services/llm/a") as { answer: { body: string } };
+    const other = ask("/services/llm/b") as { answer: { body: string } };
+    expect(again.answer).toBe((first as { answer: unknown }).answer);
+    expect(JSON.parse(other.answer.body).accepts[0].resource).toBe("http://api.example.com/services/llm/b");
+    expect(JSON.parse(again.answer.body).accepts[0].resource).toBe("http://api.example.com/services/llm/a");
+  });
+
   it("answers 402 with the v1 body and the v2 header, resource from the forwarded headers", async () => {
     const { answer } = await forwardAuth(request({ "x-forwarded-uri": "/services//llm/./v1?q", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com" }), deps(scripted(valid, settled).facilitator));
     expect(answer.status).toBe(402);

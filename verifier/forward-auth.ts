@@ -2,7 +2,7 @@
 // for every request to a paid route; the order of the checks is the order of their cost.
 import type { Logger } from "../adapters/log.ts";
 import { networkIdFor } from "../core/networks.ts";
-import { allowed, type Answer, base64Json, paymentRequired, refused, resourceUrl } from "./answer.ts";
+import { allowed, type Answer, base64Json, paymentRequired, paymentRequiredAnswer, refused, resourceUrl } from "./answer.ts";
 import { checkPayment } from "./check-payment.ts";
 import type { Facilitator, PaymentContext } from "./facilitator.ts";
 import { normalizePath } from "./normalize-path.ts";
@@ -31,7 +31,8 @@ export type Decision = { answer: Answer; route?: PricedRoute };
 /** Seconds a client should wait before retrying an unhealthy upstream or an unknown outcome. */
 export const RETRY_AFTER_SECONDS = "15";
 
-export async function forwardAuth(header: (name: string) => string | null, deps: VerifierDeps): Promise<Decision> {
+/** Synchronous until a payment has to be checked: the unpaid 402 (the common answer) allocates no promise. */
+export function forwardAuth(header: (name: string) => string | null, deps: VerifierDeps): Decision | Promise<Decision> {
   const uri = header("x-forwarded-uri");
   if (uri === null) return { answer: refused(403, "missing X-Forwarded-Uri: the verifier only answers Traefik ForwardAuth requests") };
   const path = normalizePath(uri);
@@ -45,9 +46,12 @@ export async function forwardAuth(header: (name: string) => string | null, deps:
   const resource = resourceUrl(header("x-forwarded-proto"), header("x-forwarded-host"), uri);
   const v2Header = header("payment-signature");
   const v1Header = v2Header === null ? header("x-payment") : null;
-  if (v2Header === null && v1Header === null) return { route, answer: paymentRequired(route, resource, "X-PAYMENT header is required") };
+  if (v2Header === null && v1Header === null) return { route, answer: paymentRequiredAnswer(route, resource) };
+  return decidePayment(route, resource, (v2Header ?? v1Header)!, v2Header !== null ? 2 : 1, deps);
+}
 
-  const decoded = decodePaymentHeader((v2Header ?? v1Header)!, v2Header !== null ? 2 : 1);
+async function decidePayment(route: PricedRoute, resource: string, paymentHeader: string, version: 1 | 2, deps: VerifierDeps): Promise<Decision> {
+  const decoded = decodePaymentHeader(paymentHeader, version);
   if (!decoded.ok) return { route, answer: refused(400, decoded.reason) };
   const payment = decoded.payment;
   const now = deps.nowSeconds();
