@@ -37,3 +37,25 @@ describe("fnv1a64", () => {
     expect(fnv1a64("foobar")).toBe("85944171f73967e8");
   });
 });
+
+describe("fnv1a64", () => {
+  // The reference definition, one BigInt step per byte: the limb arithmetic must match it
+  // exactly, or every child in every cluster would look drifted after an upgrade.
+  const reference = (text: string) => {
+    let hash = 0xcbf29ce484222325n;
+    for (const byte of new TextEncoder().encode(text)) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+    return hash.toString(16).padStart(16, "0");
+  };
+
+  it("gives the published test vectors", () => {
+    expect(fnv1a64("")).toBe("cbf29ce484222325");
+    expect(fnv1a64("a")).toBe("af63dc4c8601ec8c");
+    expect(fnv1a64("foobar")).toBe("85944171f73967e8");
+  });
+
+  it("matches the BigInt definition on long, non-ASCII and every-byte inputs", () => {
+    const inputs = ["x".repeat(5000), "prix: 0,001 € — ünïcødé 🚀", String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i)), JSON.stringify({ a: [1, 2, { b: "c" }] })];
+    for (let i = 0; i < 200; i++) inputs.push(Array.from({ length: i }, (_, j) => String.fromCharCode(((i * 31 + j * 17) % 0x2ff) + 1)).join(""));
+    for (const input of inputs) expect(fnv1a64(input)).toBe(reference(input));
+  });
+});
