@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { Hono } from "hono";
 import { systemClock } from "../adapters/clock.ts";
 import { dnsProber, endpointsProber } from "../adapters/http/health-probe.ts";
+import { sharedProber } from "../adapters/http/shared-prober.ts";
 import { startProbeScheduler } from "../adapters/http/probe-scheduler.ts";
 import { parseListen, serveFetch } from "../adapters/http/serve.ts";
 import { kubeClient, loadKubeConfig } from "../adapters/k8s/client.ts";
@@ -74,7 +75,8 @@ export async function controllerCommand(args: string[], out: (t: string) => void
   let controller: Controller | undefined;
 
   const run = () => {
-    const probes = startProbeScheduler(probeMode === "dns" ? dnsProber(probeTimeoutMs) : endpointsProber(client, probeTimeoutMs), systemClock, probeIntervalMs, log, (key) => controller?.enqueue(key));
+    const prober = sharedProber(probeMode === "dns" ? dnsProber(probeTimeoutMs) : endpointsProber(client, probeTimeoutMs), Date.now, probeIntervalMs / 2);
+    const probes = startProbeScheduler(prober, systemClock, probeIntervalMs, log, (key) => controller?.enqueue(key));
     controller = startController({ client, config, log, clock: systemClock, probes, events: kubeEventRecorder(client, identity, Date.now, log), metrics, concurrency });
     log.info("reconciling", { gateway: config.gateway, verifierUrl: config.verifierUrl, probe: probeMode });
   };
