@@ -14,8 +14,11 @@ export type OperatorConfig = {
   networks: readonly Network[];
   /** Wait for the verifier to admit a PaymentRoute before calling the gate ready. */
   requireAdmission: boolean;
-  /** When to look at an offer again, by how settled it is. */
-  recheckSeconds: { ready: number; pending: number; unhealthy: number };
+  /**
+   * When to look at an offer again, by how settled it is; `admission`: after applying a
+   * PaymentRoute, if the verifier has not answered by then.
+   */
+  recheckSeconds: { ready: number; pending: number; unhealthy: number; admission: number };
 };
 
 export const DEFAULT_CONFIG: OperatorConfig = {
@@ -25,7 +28,7 @@ export const DEFAULT_CONFIG: OperatorConfig = {
   finalizer: "obol.org/serviceoffer-cleanup",
   networks: DEFAULT_NETWORKS,
   requireAdmission: true,
-  recheckSeconds: { ready: 300, pending: 5, unhealthy: 15 },
+  recheckSeconds: { ready: 300, pending: 5, unhealthy: 15, admission: 2 },
 };
 
 export type ConfigOverrides = Partial<Omit<OperatorConfig, "gateway" | "recheckSeconds">> & {

@@ -70,6 +70,55 @@ describe("reconcile in a loop", () => {
     expect(step(offer, children, healthy).writes).toBe(0);
   });
 
+  it("writes a new offer's status once when the verifier answers at once: Ready", () => {
+    const offer = newOffer();
+    const children: KubeObject[] = [];
+    const healthy = { upstream: { healthy: true, message: "200" } };
+    const statuses: string[] = [];
+    for (let pass = 0; pass < 5; pass++) {
+      const { result } = step(offer, children, healthy);
+      if (result.statusChanged) statuses.push(result.status.conditions.find((c) => c.type === "Ready")!.reason);
+    }
+    expect(statuses).toEqual(["Published"]);
+  });
+
+  it("shows the wait for a verifier that does not answer from the next round on, and holds the route back", () => {
+    const offer = newOffer();
+    const first = reconcile(offer, { children: [], upstream: { healthy: true, message: "200" } }, config, now);
+    expect(first.statusChanged).toBe(false);
+    expect(first.requeueAfterSeconds).toBe(config.recheckSeconds.admission);
+    // Applied, never admitted.
+    const children = first.apply.map((c) => ({ ...c, metadata: { ...c.metadata, generation: 1 } }));
+    offer.metadata.finalizers = [config.finalizer];
+    const second = reconcile(offer, { children, upstream: { healthy: true, message: "200" } }, config, now);
+    expect(second.apply).toEqual([]);
+    expect(second.statusChanged).toBe(true);
+    expect(second.status.conditions.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "AwaitingVerifier" });
+  });
+
+  it("writes an upstream gone unhealthy at once, though the PaymentRoute it re-applies awaits the verifier", () => {
+    const offer = newOffer();
+    const children: KubeObject[] = [];
+    converge(offer, children, { upstream: { healthy: true, message: "200" } });
+    const result = reconcile(offer, { children, upstream: { healthy: false, message: "refused" } }, config, now);
+    expect(result.apply.map((c) => c.kind)).toEqual(["PaymentRoute"]);
+    expect(result.statusChanged).toBe(true);
+    expect(result.status.conditions.find((c) => c.type === "UpstreamHealthy")?.status).toBe("False");
+  });
+
+  it("repairs an admitted PaymentRoute's labels without Ready leaving True", () => {
+    const offer = newOffer();
+    const children: KubeObject[] = [];
+    const healthy = { upstream: { healthy: true, message: "200" } };
+    converge(offer, children, healthy);
+    const route = children.find((c) => c.kind === "PaymentRoute")!;
+    route.metadata.labels = {};
+    const { result } = step(offer, children, healthy);
+    expect(result.apply.map((c) => c.kind)).toEqual(["PaymentRoute"]);
+    expect(result.statusChanged).toBe(false);
+    expect(readyOf(offer)).toBe("True");
+  });
+
   it("never creates the HTTPRoute before the gate is admitted", () => {
     const offer = newOffer();
     const first = reconcile(offer, { children: [] }, config, now);

@@ -1,6 +1,7 @@
 // The whole decision for one ServiceOffer: given the offer and what was observed, which
 // children should exist, which writes bring the cluster there, and what the status says.
 // Pure: the adapters do the I/O and call this again when anything changes.
+import { afterApply } from "./after-apply.ts";
 import { childNames, httpRoute, middleware, paymentRoute, referenceGrant } from "./children.ts";
 import { type ConditionState, type ConditionType, deriveReady, kubeTime, nextConditions } from "./conditions.ts";
 import type { OperatorConfig } from "./config.ts";
@@ -17,11 +18,19 @@ import { readStatus, sameStatus } from "./offer-status.ts";
 export type ReconcileResult = {
   /** Every child the offer should have, in a safe apply order (the route goes public last). */
   desired: KubeObject[];
-  /** The desired children that must be written now (missing or drifted), in that order. */
+  /**
+   * The desired children that must be written now (missing or drifted), in that order. All
+   * but the HTTPRoute may be written at once; the HTTPRoute only after they all succeeded.
+   */
   apply: KubeObject[];
   /** Children to delete, the public HTTPRoute first. */
   delete: ObjectRef[];
-  /** The status the offer should show; `statusChanged` says whether it must be written. */
+  /**
+   * The status the offer should show once the writes above succeeded; `statusChanged` says
+   * whether it must be written now (last, and only if they did). Not when it would only say
+   * that the verifier has yet to judge the PaymentRoute applied this round: the next round,
+   * at its verdict or at the recheck, writes what then holds.
+   */
   status: ServiceOfferStatus;
   statusChanged: boolean;
   /** Add the finalizer before applying anything; remove it only after the deletes. */
@@ -73,29 +82,48 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
   const grantView = valid.spec.upstream.namespace === id.namespace ? undefined : view(referenceGrant(id, valid));
   const httpRouteView = view(httpRoute(id, valid, config));
 
-  const gate = paymentGateReady(middlewareView, routeView, observed, config, valid);
-  const route = routePublished(httpRouteView, grantView, gate.status === "True", observed, config, names, valid);
+  // Conditions describe the children as this round leaves them (see after-apply.ts). The
+  // gate's children are written first; the HTTPRoute only once they are, and a new one only
+  // behind a gate that is then ready, so no request is ever served unpaid.
+  const installed = (c: ChildView) => !observed.missingKinds?.includes(c.desired.kind as never);
+  const gateChildren = [routeView, middlewareView, ...(grantView ? [grantView] : [])];
+  const firstWave = gateChildren.filter((c) => !c.inPlace && installed(c));
+  const after = (c: ChildView) => (firstWave.includes(c) ? afterApply(c) : c);
+  const gate = paymentGateReady(after(middlewareView), after(routeView), observed, config, valid);
+  const publish = !httpRouteView.inPlace && installed(httpRouteView) && (httpRouteView.current !== undefined || gate.status === "True");
+  const routeAfter = publish ? afterApply(httpRouteView) : httpRouteView;
+  const route = routePublished(routeAfter, grantView && after(grantView), gate.status === "True", observed, config, names, valid);
   const ready = deriveReady({ UpstreamHealthy: health, PaymentGateReady: gate, RoutePublished: route });
   const states: [ConditionType, ConditionState][] = [
     ["UpstreamHealthy", health], ["PaymentGateReady", gate], ["RoutePublished", route], ["Ready", ready],
   ];
 
-  const views = [routeView, middlewareView, ...(grantView ? [grantView] : []), httpRouteView];
-  const desired = views.map((c) => c.desired);
-  // The public route is created only behind a working gate, so no request is ever served unpaid.
-  const mayPublish = (c: ChildView) => c !== httpRouteView || c.current !== undefined || gate.status === "True";
-  const installed = (c: ChildView) => !observed.missingKinds?.includes(c.desired.kind as never);
-  const apply = views.filter((c) => !c.inPlace && installed(c) && mayPublish(c)).map((c) => c.desired);
+  const desired = [...gateChildren, httpRouteView].map((c) => c.desired);
+  const apply = [...firstWave, ...(publish ? [httpRouteView] : [])].map((c) => c.desired);
   const stale = observed.children.map(refOf).filter((ref) => !desired.some((d) => sameObject(refOf(d), ref)));
 
   const status = { ...previous, observedGeneration: generation, endpoint: valid.path, conditions: nextConditions(previous.conditions, states, generation, time) };
-  const recheck = ready.status === "True" ? config.recheckSeconds.ready
+  const awaitingOwnApply = firstWave.includes(routeView) && gate.reason === "AwaitingVerifier" && onlyTheGateMoves(previous, health, route);
+  const recheck = awaitingOwnApply ? config.recheckSeconds.admission
+    : ready.status === "True" ? config.recheckSeconds.ready
     : health.status === "False" && gate.status === "True" ? config.recheckSeconds.unhealthy
     : config.recheckSeconds.pending;
   return {
-    desired, apply, delete: deletionOrder(stale), ...withStatus(previous, status),
+    desired, apply, delete: deletionOrder(stale), ...withStatus(previous, status, awaitingOwnApply),
     finalizer, requeueAfterSeconds: recheck, issues: [],
   };
+}
+
+/**
+ * The verifier judges a PaymentRoute we apply within milliseconds, as a rule, and its
+ * verdict brings the next round: a status saying we wait for it would be replaced at once.
+ * Such a status is held back, and written by the next round only if the wait is real; not
+ * when it also tells news of the upstream or the route, which must not wait.
+ */
+function onlyTheGateMoves(previous: ServiceOfferStatus, health: ConditionState, route: ConditionState): boolean {
+  const before = (type: ConditionType) => previous.conditions.find((c) => c.type === type);
+  if (before("Ready") === undefined) return true; // the first status: nothing shown yet goes stale
+  return before("UpstreamHealthy")?.status === health.status && before("RoutePublished")?.status === route.status;
 }
 
 /** With the offer being deleted: take the route off the gateway, remove what the garbage collector cannot, then let go. */
@@ -114,7 +142,7 @@ function deletionOrder(refs: ObjectRef[]): ObjectRef[] {
   return [...refs].sort((a, b) => rank(a) - rank(b) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 }
 
-function withStatus(previous: ServiceOfferStatus, status: ServiceOfferStatus) {
+function withStatus(previous: ServiceOfferStatus, status: ServiceOfferStatus, holdBack = false) {
   const cleaned = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined)) as ServiceOfferStatus;
-  return { status: cleaned, statusChanged: !sameStatus(previous, cleaned) };
+  return { status: cleaned, statusChanged: !holdBack && !sameStatus(previous, cleaned) };
 }
