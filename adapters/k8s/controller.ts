@@ -57,9 +57,22 @@ export function startController(options: ControllerOptions): Controller {
     metrics.queueDepth(queue.depth);
   };
 
+  // The offers as our own last write left them. A watch event that only brings back what we
+  // wrote (or an older copy) is no news: the reconcile that wrote it already decided on it.
+  const offersWritten = new Map<string, KubeObject>();
   const offers = startInformer({
     client, resource: RESOURCES.ServiceOffer, log,
-    onChange: (offer) => enqueue(`${offer.metadata.namespace}/${offer.metadata.name}`),
+    onChange(offer, deleted) {
+      const key = `${offer.metadata.namespace}/${offer.metadata.name}`;
+      const written = offersWritten.get(key);
+      if (!deleted && written && !isNewer(offer, written)) {
+        // Our write itself: from here on the watch's copy is as new as ours.
+        if (offer.metadata.resourceVersion === written.metadata.resourceVersion) offersWritten.delete(key);
+        return;
+      }
+      offersWritten.delete(key);
+      enqueue(key);
+    },
   });
   const children = new Map<ChildKind, Informer>(CHILD_KINDS.map((kind) => [kind, startInformer({
     client, resource: RESOURCES[kind], log, labelSelector: "app.kubernetes.io/managed-by=x402-operator",
@@ -68,8 +81,17 @@ export function startController(options: ControllerOptions): Controller {
       if (!owner) return;
       let set = childrenOf.get(owner);
       if (!set) childrenOf.set(owner, set = new Map());
-      if (deleted) set.delete(childKey(child));
-      else set.set(childKey(child), child);
+      const key = childKey(child);
+      const held = set.get(key);
+      if (deleted) set.delete(key);
+      else if (held && held.metadata.resourceVersion === child.metadata.resourceVersion) {
+        // Our own write coming back is no news; the watch's copy (the informer's, trimmed)
+        // replaces our write's answer all the same.
+        set.set(key, child);
+        return;
+      } else if (isNewer(child, held)) set.set(key, child);
+      // Events lag behind our writes' answers: an older copy must not replace a newer one.
+      else return;
       enqueue(owner);
     },
     // A kind that appears (its CRD installed late) may unblock every offer.
@@ -81,8 +103,20 @@ export function startController(options: ControllerOptions): Controller {
   const remember = (object: KubeObject) => {
     children.get(object.kind as ChildKind)?.remember(object);
     const owner = ownerKeyOf(object.metadata);
-    const known = owner ? childrenOf.get(owner) : undefined;
-    if (known && isNewer(object, known.get(childKey(object)))) known.set(childKey(object), object);
+    if (!owner) return;
+    let known = childrenOf.get(owner);
+    if (!known) childrenOf.set(owner, known = new Map());
+    if (isNewer(object, known.get(childKey(object)))) known.set(childKey(object), object);
+  };
+  const rememberOffer = (key: string, object: KubeObject) => {
+    offers.remember(object);
+    if (isNewer(object, offersWritten.get(key))) offersWritten.set(key, object);
+  };
+  /** The newest copy of an offer: the watch's, or our last write's answer if that is newer. */
+  const latestOffer = (key: string, namespace: string, name: string) => {
+    const watched = offers.get(namespace, name);
+    const written = offersWritten.get(key);
+    return watched && written && isNewer(written, watched) ? written : watched;
   };
 
   const reconcileKey = async (key: string): Promise<{ requeueAfterMs?: number }> => {
@@ -90,10 +124,11 @@ export function startController(options: ControllerOptions): Controller {
     if (!cachesSynced()) return { requeueAfterMs: 100 };
     const started = clock.now();
     const [namespace, name] = key.split("/") as [string, string];
-    const raw = offers.get(namespace, name);
+    const raw = latestOffer(key, namespace, name);
     if (!raw) {
       probes.forget(key);
       childrenOf.delete(key);
+      offersWritten.delete(key);
       return {};
     }
     try {
@@ -109,20 +144,24 @@ export function startController(options: ControllerOptions): Controller {
       const ref = { namespace, name };
 
       if (result.finalizer === "add") {
-        offers.remember(await addFinalizer(client, ref, raw.metadata, config.finalizer));
+        rememberOffer(key, await addFinalizer(client, ref, raw.metadata, config.finalizer));
         metrics.wrote("ServiceOffer", "finalizer");
       }
-      for (const child of result.apply) {
-        remember(await applyObject(client, child));
-        metrics.wrote(child.kind, "apply");
-      }
+      // The gate's children at once (none depends on another); the HTTPRoute after them.
+      const write = async (objects: KubeObject[]) => {
+        const outcomes = await Promise.allSettled(objects.map((object) => applyObject(client, object)));
+        outcomes.forEach((outcome, i) => outcome.status === "fulfilled" && (remember(outcome.value), metrics.wrote(objects[i]!.kind, "apply")));
+        const failed = outcomes.find((o) => o.status === "rejected");
+        if (failed) throw failed.reason;
+      };
+      await write(result.apply.filter((c) => c.kind !== "HTTPRoute"));
+      await write(result.apply.filter((c) => c.kind === "HTTPRoute"));
       for (const stale of result.delete) {
         await deleteObject(client, stale);
         metrics.wrote(stale.kind, "delete");
       }
       if (result.statusChanged) {
-        const updated = await applyOfferStatus(client, ref, result.status, MANAGED_CONDITIONS);
-        offers.remember(updated);
+        rememberOffer(key, await applyOfferStatus(client, ref, result.status, MANAGED_CONDITIONS));
         metrics.wrote("ServiceOffer", "status");
         for (const event of transitions(readStatus(offer.status).conditions, result.status.conditions)) options.events(raw, event);
       }
