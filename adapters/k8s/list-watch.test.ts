@@ -97,4 +97,20 @@ describe("startListWatch", () => {
     await until(() => syncs.length === 1);
     expect(watch.healthy).toBe(true);
   });
+
+  it("survives a 410 that the server follows at once with the end of the stream", async () => {
+    let lists = 0;
+    const server = await startTestApiServer((req) => {
+      if (!req.query.watch) return { body: { kind: "PaymentRouteList", metadata: { resourceVersion: String(++lists) }, items: [] } };
+      return { stream: (write, end) => (write({ type: "ERROR", object: { kind: "Status", code: 410, message: "too old" } }), end()) };
+    });
+    cleanup.push(server.close);
+    const watch = startListWatch(
+      { client: kubeClient(server.kubeConfig), path: "/p", log: quiet, backoff: { initialMs: 10, maxMs: 20 } },
+      { onSync: () => {}, onEvent: () => {} },
+    );
+    cleanup.push(watch.stop);
+    await until(() => lists >= 3);
+    expect(watch.healthy).toBe(true);
+  });
 });

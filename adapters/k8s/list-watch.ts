@@ -65,6 +65,7 @@ export function startListWatch(options: ListWatchOptions, handlers: ListWatchHan
     stopper.signal.addEventListener("abort", abort);
     let gone = false;
     let silent = false;
+    let ended = false;
     const onSilence = () => {
       silent = true;
       abort();
@@ -73,13 +74,18 @@ export function startListWatch(options: ListWatchOptions, handlers: ListWatchHan
     try {
       const query: Query = { watch: 1, resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: options.labelSelector };
       await client.stream(path, query, (line) => {
+        if (ended) return;
         clearTimeout(watchdog);
         watchdog = setTimeout(onSilence, staleAfterMs);
         const event = JSON.parse(line) as { type: string; object: KubeItem & { code?: number; message?: string } };
         if (event.type === "ERROR") {
           gone = event.object.code === 410;
           if (!gone) log.warn("watch error event", { path, code: event.object.code, message: event.object.message });
-          abort();
+          ended = true;
+          // Not from inside this callback: when the server's end of the stream came in the same
+          // chunk, an abort here destroys a socket already handed back to the agent, and that
+          // error is uncaught (on Node and Deno alike: the process dies).
+          queueMicrotask(abort);
           return;
         }
         resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
