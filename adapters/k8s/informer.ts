@@ -1,5 +1,7 @@
 // A local cache of one kind of object, kept current by a supervised list-watch. Handlers
-// only hear "this object changed"; what that means is the controller's business.
+// only hear "this object changed"; what that means is the controller's business. Like
+// client-go's informers with a transform, it keeps objects without the API server's
+// bookkeeping that nobody here reads (see `trimmed`).
 import type { KubeObject } from "../../core/kube.ts";
 import type { Logger } from "../log.ts";
 import type { KubeClient } from "./client.ts";
@@ -31,11 +33,31 @@ export type InformerOptions = {
 
 const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ""}/${name}`;
 
+/** kubectl's copy of the whole object as last applied client-side. */
+export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * The object as cached: without metadata.managedFields (server-side apply's record of who
+ * owns each field, often larger than the object itself) and without kubectl's
+ * last-applied copy. The controller never reads either: it compares the fields it sets
+ * (core/contains.ts), and server-side apply keeps ownership on the server.
+ */
+export function trimmed(object: KubeObject): KubeObject {
+  const { managedFields, ...metadata } = object.metadata as KubeObject["metadata"] & { managedFields?: unknown };
+  const annotations = metadata.annotations;
+  if (managedFields === undefined && annotations?.[LAST_APPLIED_ANNOTATION] === undefined) return object;
+  if (annotations?.[LAST_APPLIED_ANNOTATION] !== undefined) {
+    const { [LAST_APPLIED_ANNOTATION]: _, ...rest } = annotations;
+    metadata.annotations = rest;
+  }
+  return { ...object, metadata };
+}
+
 export function startInformer(options: InformerOptions): Informer {
   const { resource, log } = options;
   const cache = new Map<string, KubeObject>();
   let missing = false;
-  const withKind = (item: KubeItem) => ({ ...item, apiVersion: item.apiVersion ?? (resource.group ? `${resource.group}/${resource.version}` : resource.version), kind: item.kind ?? resource.kind }) as KubeObject;
+  const withKind = (item: KubeItem) => trimmed({ ...item, apiVersion: item.apiVersion ?? (resource.group ? `${resource.group}/${resource.version}` : resource.version), kind: item.kind ?? resource.kind } as KubeObject);
 
   const watch: ListWatch = startListWatch({
     client: options.client, path: resourcePath(resource), labelSelector: options.labelSelector, log, staleAfterMs: options.staleAfterMs,
@@ -85,7 +107,7 @@ export function startInformer(options: InformerOptions): Informer {
     remember(object) {
       // Only ever forward: the watch may already have brought a newer copy than our write's answer.
       const key = keyOf(object.metadata.namespace, object.metadata.name);
-      if (isNewer(object, cache.get(key))) cache.set(key, object);
+      if (isNewer(object, cache.get(key))) cache.set(key, trimmed(object));
     },
     stop: () => watch.stop(),
   };
