@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
-import { compileRoutes } from "./route-set.ts";
+import { type Admission, compileRoutes, evaluateRoute, liveRouteSet } from "./route-set.ts";
 
 const route = (name: string, spec: Record<string, unknown>, created = "2026-01-01T00:00:00Z") => ({
   apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute",
@@ -24,5 +24,53 @@ describe("compileRoutes", () => {
     const set = compileRoutes([route("newer", { pattern: "/x/*" }, "2026-02-01T00:00:00Z"), route("older", { pattern: "/x/*" }, "2026-01-01T00:00:00Z")], DEFAULT_NETWORKS);
     expect(set.table.lookup("/x/1")?.key).toBe("shop/older");
     expect(set.admissions.find((a) => a.key === "shop/newer")).toMatchObject({ admitted: false, reason: "PatternConflict" });
+  });
+});
+
+describe("liveRouteSet", () => {
+  const PATTERNS = ["/x/*", "/x/*", "/y/*", "/y", "/y/", "/z/*/q"];
+  const DAYS = ["01", "02", "03"];
+  const seeded = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const byKey = (admissions: readonly Admission[]) => [...admissions].sort((a, b) => a.key.localeCompare(b.key));
+
+  it("agrees with compiling every object afresh, and names every route whose admission a change moved", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const random = seeded(seed);
+      const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+      const live = liveRouteSet();
+      const objects = new Map<string, ReturnType<typeof route>>();
+      for (let step = 0; step < 30; step++) {
+        const name = pick(["a", "b", "c", "d", "e"]);
+        const before = new Map(live.admissions.map((a) => [a.key, a]));
+        let touched: string[];
+        if (objects.has(name) && random() < 0.3) {
+          objects.delete(name);
+          touched = live.put(name, undefined);
+        } else {
+          const object = route(name, { pattern: pick(PATTERNS), amount: random() < 0.15 ? "0" : "1000" }, `2026-01-${pick(DAYS)}T00:00:00Z`);
+          objects.set(name, object);
+          touched = live.put(name, evaluateRoute(object, DEFAULT_NETWORKS));
+        }
+        const compiled = compileRoutes([...objects.values()], DEFAULT_NETWORKS);
+        expect([seed, step, byKey(live.admissions)]).toEqual([seed, step, byKey(compiled.admissions)]);
+        for (const path of ["/x/1", "/y", "/y/2", "/z/w/q"]) expect(live.table.lookup(path)?.key).toBe(compiled.table.lookup(path)?.key);
+        expect(live.table.size).toBe(compiled.table.size);
+        for (const admission of live.admissions) {
+          const name = admission.key.split("/")[1]!;
+          if (JSON.stringify(before.get(admission.key)) !== JSON.stringify(admission)) expect([seed, step, touched]).toEqual([seed, step, expect.arrayContaining([name])]);
+          expect(live.admission(name)).toEqual(admission);
+        }
+      }
+    }
+  });
+
+  it("hands a contested pattern to the next oldest route when the holder goes", () => {
+    const live = liveRouteSet();
+    live.put("older", evaluateRoute(route("older", { pattern: "/x/*" }, "2026-01-01T00:00:00Z"), DEFAULT_NETWORKS));
+    live.put("newer", evaluateRoute(route("newer", { pattern: "/x/*" }, "2026-02-01T00:00:00Z"), DEFAULT_NETWORKS));
+    expect(live.admission("newer")).toMatchObject({ admitted: false, reason: "PatternConflict", message: "pattern /x/* is already served by PaymentRoute shop/older" });
+    expect(live.put("older", undefined).sort()).toEqual(["newer", "older"]);
+    expect(live.admission("newer")).toMatchObject({ admitted: true, reason: "Admitted" });
+    expect(live.table.lookup("/x/1")?.key).toBe("shop/newer");
   });
 });

@@ -1,15 +1,27 @@
 // From PaymentRoute objects to the table the verifier serves, with a verdict per route:
 // admitted, or not and why. A malformed route is left out; it never takes the others down.
+// A file is compiled whole; a watch keeps a live set current one object at a time.
 import * as v from "valibot";
 import { formatFieldIssues, toFieldIssues } from "../core/field-issues.ts";
 import type { Network } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
 import { isPricingError, priceRoute, type PricedRoute } from "./priced-route.ts";
-import { buildRouteTable, type RouteTable } from "./route-table.ts";
+import { buildRouteTable, liveRouteTable, type RouteTable } from "./route-table.ts";
 
 export type Admission = { key: string; generation?: number; admitted: boolean; reason: string; message: string };
 
-export type RouteSet = { table: RouteTable<PricedRoute>; admissions: Admission[] };
+export type RouteSet = { table: RouteTable<PricedRoute>; readonly admissions: Admission[] };
+
+/** A route set changed in place, one object at a time, by a source that hears of each change. */
+export type LiveRouteSet = RouteSet & {
+  /**
+   * Records an object's latest verdict, or (undefined) that it is gone. Returns the keys
+   * whose admission this may have changed: the object's own, and any rival for its pattern.
+   */
+  put(key: string, verdict: Evaluated | undefined): string[];
+  /** The admission of the object recorded under `key`, as it stands now. */
+  admission(key: string): Admission | undefined;
+};
 
 export type Candidate = { route: PricedRoute; created: string; generation?: number };
 export type Evaluated = { candidate: Candidate } | { admission: Admission };
@@ -34,17 +46,65 @@ export function assembleRoutes(evaluated: readonly Evaluated[]): RouteSet {
     if ("admission" in e) admissions.push(e.admission);
     else candidates.push(e.candidate);
   }
-  // The older route keeps a contested pattern; ties go by name.
-  candidates.sort((a, b) => a.created.localeCompare(b.created) || a.route.key.localeCompare(b.route.key));
+  candidates.sort(olderFirst);
   const table = buildRouteTable(candidates.map((c) => ({ pattern: c.route.pattern, value: c.route })));
   const losers = new Map(table.conflicts.map((c) => [c.value, c.winner]));
-  for (const { route, generation } of candidates) {
-    const winner = losers.get(route);
-    admissions.push(winner
-      ? { key: route.key, generation, admitted: false, reason: "PatternConflict", message: `pattern ${route.pattern} is already served by PaymentRoute ${winner.key}` }
-      : { key: route.key, generation, admitted: true, reason: "Admitted", message: `charging ${route.amount} atomic units on ${route.network.name}` });
-  }
+  for (const candidate of candidates) admissions.push(verdictOn(candidate, losers.get(candidate.route)));
   return { table, admissions };
+}
+
+/** The same verdicts as `assembleRoutes` on the same objects, without rebuilding anything on a change. */
+export function liveRouteSet(): LiveRouteSet {
+  const verdicts = new Map<string, Evaluated>();
+  const candidates = new Map<PricedRoute, Candidate & { owner: string }>();
+  const table = liveRouteTable<PricedRoute>((a, b) => olderFirst(candidates.get(a)!, candidates.get(b)!));
+  const rivals = (pattern: string, into: Set<string>) => {
+    const claimants = table.claimants(pattern);
+    if (claimants.length > 1) for (const route of claimants) into.add(candidates.get(route)!.owner);
+  };
+  const admission = (key: string): Admission | undefined => {
+    const verdict = verdicts.get(key);
+    if (!verdict || "admission" in verdict) return verdict?.admission;
+    const holder = table.claimants(verdict.candidate.route.pattern)[0]!;
+    return verdictOn(verdict.candidate, holder === verdict.candidate.route ? undefined : holder);
+  };
+  return {
+    table,
+    get admissions() {
+      return [...verdicts.keys()].map((key) => admission(key)!);
+    },
+    admission,
+    put(key, verdict) {
+      const touched = new Set([key]);
+      const before = verdicts.get(key);
+      if (before && "candidate" in before) {
+        const { route } = before.candidate;
+        rivals(route.pattern, touched);
+        table.release(route.pattern, route);
+        candidates.delete(route);
+      }
+      if (verdict) verdicts.set(key, verdict);
+      else verdicts.delete(key);
+      if (verdict && "candidate" in verdict) {
+        const { route } = verdict.candidate;
+        candidates.set(route, { ...verdict.candidate, owner: key });
+        table.claim(route.pattern, route);
+        rivals(route.pattern, touched);
+      }
+      return [...touched];
+    },
+  };
+}
+
+/** The older route keeps a contested pattern; ties go by name. */
+function olderFirst(a: Candidate, b: Candidate): number {
+  return a.created.localeCompare(b.created) || a.route.key.localeCompare(b.route.key);
+}
+
+function verdictOn({ route, generation }: Candidate, winner: PricedRoute | undefined): Admission {
+  return winner
+    ? { key: route.key, generation, admitted: false, reason: "PatternConflict", message: `pattern ${route.pattern} is already served by PaymentRoute ${winner.key}` }
+    : { key: route.key, generation, admitted: true, reason: "Admitted", message: `charging ${route.amount} atomic units on ${route.network.name}` };
 }
 
 export function compileRoutes(objects: readonly unknown[], networks: readonly Network[]): RouteSet {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildRouteTable, patternKind } from "./route-table.ts";
+import { buildRouteTable, liveRouteTable, patternKind } from "./route-table.ts";
 
 const table = (...patterns: string[]) => buildRouteTable(patterns.map((pattern) => ({ pattern, value: pattern })));
 
@@ -68,3 +68,109 @@ describe("route table", () => {
     expect(many.lookup("/services/offer-10000/v1/chat")).toBeUndefined();
   });
 });
+
+describe("live route table", () => {
+  const PATTERNS = ["/*", "/a/*", "/a/b/*", "/a//*", "/a/b", "/a/b/", "/a/*/c", "/a/*/c/*", "/a/*/*", "/a/v*", "/x/*.json", "/a/b/c", "//"];
+  const PATHS = ["/a/b/c", "/a/x/c", "/a/b/d", "/z", "/a", "/a/b", "/a/vx", "/x/r.json", "/a/q/c/d", "/a/b/c/d", "/"];
+  const seeded = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+
+  it("answers like a table built from the claims still held, whatever came and went before", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const random = seeded(seed);
+      const live = liveRouteTable<string>();
+      const held: { pattern: string; value: string }[] = [];
+      for (let step = 0; step < 60; step++) {
+        if (held.length > 0 && random() < 0.4) {
+          const [gone] = held.splice(Math.floor(random() * held.length), 1);
+          live.release(gone!.pattern, gone!.value);
+        } else {
+          const claim = { pattern: PATTERNS[Math.floor(random() * PATTERNS.length)]!, value: `v${step}` };
+          held.push(claim);
+          live.claim(claim.pattern, claim.value);
+        }
+        expect(live.size).toBe(new Set(held.map((c) => c.pattern)).size);
+        expect([seed, step, ...PATHS.map((p) => live.lookup(p))]).toEqual([seed, step, ...PATHS.map((p) => plainLookup(held, p))]);
+      }
+    }
+  });
+
+  it("gives a pattern to the best-ranked claimant, and back to the next when it leaves", () => {
+    const live = liveRouteTable<{ name: string; age: number }>((a, b) => b.age - a.age);
+    const young = { name: "young", age: 1 };
+    const old = { name: "old", age: 9 };
+    live.claim("/x/*", young);
+    expect(live.lookup("/x/1")).toBe(young);
+    live.claim("/x/*", old);
+    expect(live.lookup("/x/1")).toBe(old);
+    expect(live.claimants("/x/*")).toEqual([old, young]);
+    live.release("/x/*", old);
+    expect(live.lookup("/x/1")).toBe(young);
+    live.release("/x/*", young);
+    expect(live.lookup("/x/1")).toBeUndefined();
+    expect(live.size).toBe(0);
+  });
+
+  it("forgets globs it no longer serves, and serves them again when claimed", () => {
+    const live = liveRouteTable<string>();
+    live.claim("/v1/*/chat", "a");
+    live.claim("/v1/m*/x/*", "b");
+    live.release("/v1/*/chat", "a");
+    live.release("/v1/m*/x/*", "b");
+    live.release("/never/*/claimed", "c");
+    expect(live.lookup("/v1/llama/chat")).toBeUndefined();
+    expect(live.lookup("/v1/mo/x/y")).toBeUndefined();
+    live.claim("/v1/*/chat", "a2");
+    expect(live.lookup("/v1/llama/chat")).toBe("a2");
+  });
+
+  it("takes 10,000 claims one at a time without rebuilding", () => {
+    const live = liveRouteTable<number>();
+    for (let i = 0; i < 10_000; i++) live.claim(`/services/offer-${i}/*`, i);
+    expect(live.size).toBe(10_000);
+    expect(live.lookup("/services/offer-9999/v1/chat")).toBe(9999);
+    for (let i = 0; i < 10_000; i += 2) live.release(`/services/offer-${i}/*`, i);
+    expect(live.size).toBe(5_000);
+    expect(live.lookup("/services/offer-9998/v1/chat")).toBeUndefined();
+    expect(live.lookup("/services/offer-9999/v1/chat")).toBe(9999);
+  });
+});
+
+/**
+ * The rules spelled out plainly, as the first version of the table applied them to claims
+ * in order: the first claim of a pattern holds it; an exact pattern, then the longest
+ * prefix, then the most literal glob; two patterns that normalize alike: the later one.
+ */
+function plainLookup(claims: readonly { pattern: string; value: string }[], path: string): string | undefined {
+  const holders = new Map<string, string>();
+  for (const { pattern, value } of claims) if (!holders.has(pattern)) holders.set(pattern, value);
+  const trim = (p: string) => p.replace(/\/+$/, "");
+  let found: string | undefined;
+  for (const [pattern, value] of holders) {
+    if (patternKind(pattern) === "exact" && (pattern.length > 1 ? trim(pattern) : pattern) === path) found = value;
+  }
+  if (found !== undefined) return found;
+  let longest = -1;
+  for (const [pattern, value] of holders) {
+    if (patternKind(pattern) !== "prefix") continue;
+    const prefix = trim(pattern.slice(0, -2));
+    const covers = path === prefix || (path.startsWith(prefix) && path[prefix.length] === "/");
+    if (covers && prefix.length >= longest) [longest, found] = [prefix.length, value];
+  }
+  if (found !== undefined) return found;
+  const segments = path.split("/").filter(Boolean);
+  let best: { score: number[]; pattern: string; value: string } | undefined;
+  for (const [pattern, value] of holders) {
+    if (patternKind(pattern) !== "glob") continue;
+    const parts = pattern.split("/").filter(Boolean);
+    const rest = parts.at(-1) === "*" && pattern.endsWith("/*");
+    const globSegments = rest ? parts.slice(0, -1) : parts;
+    if (rest ? segments.length < globSegments.length : segments.length !== globSegments.length) continue;
+    const matches = globSegments.every((g, i) => new RegExp(`^${g.split("*").map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")}$`).test(segments[i]!));
+    if (!matches) continue;
+    const score = [globSegments.filter((g) => !g.includes("*")).length, globSegments.join("").replaceAll("*", "").length, rest ? 0 : 1];
+    const differs = score.findIndex((x, i) => x !== best?.score[i]);
+    const wins = !best || (differs >= 0 ? score[differs]! > best.score[differs]! : pattern < best.pattern);
+    if (wins) best = { score, pattern, value };
+  }
+  return best?.value;
+}

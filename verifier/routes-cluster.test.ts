@@ -10,10 +10,10 @@ import type { RouteSet } from "./route-set.ts";
 import { watchClusterRoutes } from "./routes-cluster.ts";
 
 const quiet = jsonLogger({}, () => {});
-const route = (name: string, amount: string, status?: object) => ({
+const route = (name: string, amount: string, status?: object, pattern = `/services/${name}/*`, created = "2026-01-01T00:00:00Z") => ({
   apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute",
-  metadata: { name, namespace: "shop", generation: 3, resourceVersion: "7", creationTimestamp: "2026-01-01T00:00:00Z" },
-  spec: { pattern: `/services/${name}/*`, price: "0.001", amount, payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", network: "base-sepolia", priceModel: "perRequest" },
+  metadata: { name, namespace: "shop", generation: 3, resourceVersion: "7", creationTimestamp: created },
+  spec: { pattern, price: "0.001", amount, payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", network: "base-sepolia", priceModel: "perRequest" },
   ...(status ? { status } : {}),
 });
 const until = (check: () => boolean) => waitFor("condition", async () => check(), 5000);
@@ -65,5 +65,72 @@ describe("watchClusterRoutes", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(set!.table.lookup("/services/good/x")?.amount).toBe(1000n);
     expect(source.current()?.table.size).toBe(1);
+  });
+
+  it("takes routes one event at a time, with a bounded number of status writes in flight", async () => {
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let send: ((line: unknown) => void) | undefined;
+    const server = await startTestApiServer(async (req) => {
+      if (req.method === "PATCH") {
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        return { body: {} };
+      }
+      if (!req.query.watch) return { body: { kind: "PaymentRouteList", metadata: { resourceVersion: "7" }, items: [] } };
+      return { stream: (write) => (send = write) };
+    });
+    cleanup.push(server.close);
+    let set: RouteSet | undefined;
+    const source = watchClusterRoutes(kubeClient(server.kubeConfig), undefined, DEFAULT_NETWORKS, quiet, (s) => (set = s));
+    cleanup.push(source.stop);
+    await until(() => send !== undefined && set !== undefined);
+    for (let i = 0; i < 200; i++) send!({ type: "ADDED", object: route(`r${i}`, "1000") });
+    await until(() => set!.table.size === 200 && server.requests.filter((r) => r.method === "PATCH").length === 200);
+    expect(set!.table.lookup("/services/r199/x")?.key).toBe("shop/r199");
+    expect(mostInFlight).toBeLessThanOrEqual(8);
+  });
+
+  it("reports the newer of two rival routes admitted once the older one is deleted", async () => {
+    let send: ((line: unknown) => void) | undefined;
+    const older = route("older", "1000", undefined, "/x/*", "2026-01-01T00:00:00Z");
+    const newer = route("newer", "1000", undefined, "/x/*", "2026-02-01T00:00:00Z");
+    const server = await startTestApiServer((req) => {
+      if (req.method === "PATCH") return { body: {} };
+      if (!req.query.watch) return { body: { kind: "PaymentRouteList", metadata: { resourceVersion: "7" }, items: [older, newer] } };
+      return { stream: (write) => (send = write) };
+    });
+    cleanup.push(server.close);
+    let set: RouteSet | undefined;
+    const source = watchClusterRoutes(kubeClient(server.kubeConfig), undefined, DEFAULT_NETWORKS, quiet, (s) => (set = s));
+    cleanup.push(source.stop);
+    const patchOf = (name: string) => server.requests.filter((r) => r.method === "PATCH" && r.path.endsWith(`/${name}/status`)).map((r) => r.body);
+    await until(() => patchOf("newer").length === 1 && send !== undefined);
+    expect(patchOf("newer")[0]).toMatchObject({ status: { admitted: false, reason: "PatternConflict" } });
+    expect(set!.table.lookup("/x/1")?.key).toBe("shop/older");
+    send!({ type: "DELETED", object: older });
+    await until(() => patchOf("newer").length === 2);
+    expect(patchOf("newer")[1]).toMatchObject({ status: { admitted: true, reason: "Admitted" } });
+    expect(set!.table.lookup("/x/1")?.key).toBe("shop/newer");
+  });
+
+  it("drops the routes a relist no longer shows", async () => {
+    let lists = 0;
+    const server = await startTestApiServer((req) => {
+      if (req.method === "PATCH") return { body: {} };
+      if (!req.query.watch) {
+        lists++;
+        return { body: { kind: "PaymentRouteList", metadata: { resourceVersion: "7" }, items: lists === 1 ? [route("kept", "1000"), route("gone", "1000")] : [route("kept", "1000")] } };
+      }
+      return { stream: (write, end) => lists === 1 ? (write({ type: "ERROR", object: { code: 410, message: "too old" } }), end()) : undefined };
+    });
+    cleanup.push(server.close);
+    let set: RouteSet | undefined;
+    const source = watchClusterRoutes(kubeClient(server.kubeConfig), undefined, DEFAULT_NETWORKS, quiet, (s) => (set = s));
+    cleanup.push(source.stop);
+    await until(() => lists === 2 && set?.table.size === 1);
+    expect(set!.table.lookup("/services/gone/x")).toBeUndefined();
+    expect(set!.table.lookup("/services/kept/x")?.key).toBe("shop/kept");
   });
 });
