@@ -8,7 +8,8 @@ import { dnsProber, endpointsProber } from "../adapters/http/health-probe.ts";
 import { sharedProber } from "../adapters/http/shared-prober.ts";
 import { startProbeScheduler } from "../adapters/http/probe-scheduler.ts";
 import { parseListen, serveFetch } from "../adapters/http/serve.ts";
-import { kubeClient, loadKubeConfig } from "../adapters/k8s/client.ts";
+import { kubeClient } from "../adapters/k8s/client.ts";
+import { loadClusterAccess } from "../adapters/k8s/kubeconfig.ts";
 import { type Controller, startController } from "../adapters/k8s/controller.ts";
 import { controllerMetrics } from "../adapters/k8s/controller-metrics.ts";
 import { kubeEventRecorder } from "../adapters/k8s/events.ts";
@@ -70,7 +71,7 @@ export async function controllerCommand(args: string[], out: (t: string) => void
   const config = { ...base, requireAdmission: !(values["no-admission-wait"] ?? env.X402_ADMISSION_WAIT === "false") };
 
   const log = jsonLogger({ component: "controller", identity });
-  const client = kubeClient(loadKubeConfig(values.kubeconfig ?? env.KUBECONFIG), `x402-operator/${identity}`);
+  const client = kubeClient(await loadClusterAccess(values.kubeconfig ?? env.KUBECONFIG), `x402-operator/${identity}`);
   const metrics = controllerMetrics();
   let controller: Controller | undefined;
 

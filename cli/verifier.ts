@@ -3,7 +3,8 @@ import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { privateKeyToAccount } from "viem/accounts";
-import { kubeClient, loadKubeConfig } from "../adapters/k8s/client.ts";
+import { kubeClient } from "../adapters/k8s/client.ts";
+import { loadClusterAccess } from "../adapters/k8s/kubeconfig.ts";
 import { RESOURCES, resourcePath } from "../adapters/k8s/resources.ts";
 import { parseListen, serveFetch } from "../adapters/http/serve.ts";
 import { jsonLogger } from "../adapters/log.ts";
@@ -68,7 +69,7 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
   const verifyOnly = values["verify-only"] ?? env.X402_VERIFY_ONLY === "true";
   const log = jsonLogger({ component: "verifier" });
   const networks = DEFAULT_NETWORKS;
-  const client = routesFile ? undefined : kubeClient(loadKubeConfig(values.kubeconfig ?? env.KUBECONFIG));
+  const client = routesFile ? undefined : kubeClient(await loadClusterAccess(values.kubeconfig ?? env.KUBECONFIG));
 
   const settleTimeoutMs = Number(values["settle-timeout"] ?? env.X402_SETTLE_TIMEOUT ?? 20) * 1000;
   if (!(settleTimeoutMs > 0 && settleTimeoutMs < 30_000)) throw new UsageError("--settle-timeout must be between 0 and 30 seconds (Traefik gives up at 30)");

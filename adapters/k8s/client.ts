@@ -1,11 +1,11 @@
-// A thin HTTP client for the API server: KubeConfig (from @kubernetes/client-node) for
-// where and who, node:http(s) for the wire. We send exactly the requests we mean, which
+// A thin HTTP client for the API server: ClusterAccess (kubeconfig.ts) for where and
+// who, node:http(s) for the wire. We send exactly the requests we mean, which
 // matters for server-side apply and the status subresource, and we can test them.
 import { Buffer } from "node:buffer";
 import http from "node:http";
 import https from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError, kindOfStatus } from "./errors.ts";
+import type { ClusterAccess } from "./kubeconfig.ts";
 
 export type Query = Record<string, string | number | boolean | undefined>;
 export type RequestOptions = { body?: unknown; contentType?: string; query?: Query; timeoutMs?: number; accept?: string };
@@ -21,25 +21,14 @@ const REQUEST_TIMEOUT_MS = 15_000;
 /** Credentials are re-read this often, so rotated ServiceAccount tokens are picked up. */
 const CREDENTIAL_TTL_MS = 60_000;
 
-export function loadKubeConfig(file?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
-  return kc;
-}
-
-export function kubeClient(kc: KubeConfig, userAgent = "x402-operator"): KubeClient {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("kubeconfig has no current cluster");
-  const server = new URL(cluster.server);
+export function kubeClient(access: ClusterAccess, userAgent = "x402-operator"): KubeClient {
+  const server = new URL(access.server);
   const secure = server.protocol === "https:";
   const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
   let credentials: { options: https.RequestOptions; expires: number } | undefined;
   const auth = async (): Promise<https.RequestOptions> => {
     if (!credentials || credentials.expires < Date.now()) {
-      const options: https.RequestOptions = {};
-      await kc.applyToHTTPSOptions(options);
-      credentials = { options, expires: Date.now() + CREDENTIAL_TTL_MS };
+      credentials = { options: await access.httpsOptions(), expires: Date.now() + CREDENTIAL_TTL_MS };
     }
     return credentials.options;
   };

@@ -2,7 +2,7 @@
 // (method, path, query, content type, body) and answers from a script, over real HTTP.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { ClusterAccess } from "./kubeconfig.ts";
 
 export type Recorded = { method: string; path: string; query: Record<string, string>; contentType?: string; authorization?: string; body?: unknown };
 export type Reply = { status?: number; body?: unknown; stream?: (write: (line: unknown) => void, end: () => void) => void };
@@ -34,13 +34,7 @@ export async function startTestApiServer(script: Script) {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "test", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: "test", token: "test-token" }],
-    contexts: [{ name: "test", cluster: "test", user: "test" }],
-    currentContext: "test",
-  });
+  const kubeConfig: ClusterAccess = { server: `http://127.0.0.1:${port}`, httpsOptions: async () => ({ headers: { authorization: "Bearer test-token" } }) };
   return {
     requests,
     kubeConfig,

@@ -6,7 +6,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import https from "node:https";
 import path from "node:path";
-import { kubeClient, loadKubeConfig } from "../../adapters/k8s/client.ts";
+import { parse as parseYaml } from "yaml";
+import { kubeClient } from "../../adapters/k8s/client.ts";
+import { loadClusterAccess } from "../../adapters/k8s/kubeconfig.ts";
 import { waitFor } from "../support/process.ts";
 import { apply } from "./apply.ts";
 import type { ControlPlane } from "./control-plane.ts";
@@ -16,10 +18,10 @@ const AUDIT_LOG = "/tmp/x402-kind/audit/audit.log";
 export async function connectKindControlPlane(name: string, dir: string): Promise<ControlPlane> {
   const kindKubeconfig = path.join(dir, "kind.kubeconfig");
   fs.writeFileSync(kindKubeconfig, execFileSync("kind", ["get", "kubeconfig", "--name", name]), { mode: 0o600 });
-  const kc = loadKubeConfig(kindKubeconfig);
-  const cluster = kc.getCurrentCluster()!;
+  const kc = await loadClusterAccess(kindKubeconfig);
+  const caData = (parseYaml(fs.readFileSync(kindKubeconfig, "utf8")) as { clusters: { cluster: { "certificate-authority-data"?: string } }[] }).clusters[0]?.cluster["certificate-authority-data"];
   const caFile = path.join(dir, "kind-ca.crt");
-  fs.writeFileSync(caFile, Buffer.from(cluster.caData ?? "", "base64"));
+  fs.writeFileSync(caFile, Buffer.from(caData ?? "", "base64"));
   const admin = kubeClient(kc);
   // A bearer token for everything we start (Deno may not send client certificates).
   await apply(admin, [
@@ -35,21 +37,21 @@ export async function connectKindControlPlane(name: string, dir: string): Promis
   })).status.token;
   const node = `${name}-control-plane`;
   const ready = () => new Promise<boolean>((resolve) => {
-    const request = https.get(`${cluster.server}/readyz`, { ca: fs.readFileSync(caFile), headers: { authorization: `Bearer ${adminToken}` }, timeout: 2000 }, (r) => (r.resume(), resolve(r.statusCode === 200)));
+    const request = https.get(`${kc.server}/readyz`, { ca: fs.readFileSync(caFile), headers: { authorization: `Bearer ${adminToken}` }, timeout: 2000 }, (r) => (r.resume(), resolve(r.statusCode === 200)));
     request.on("error", () => resolve(false));
     request.on("timeout", () => request.destroy());
   });
   const docker = (...args: string[]) => execFileSync("docker", ["exec", node, ...args]);
   if (!fs.existsSync(AUDIT_LOG)) fs.mkdirSync(path.dirname(AUDIT_LOG), { recursive: true });
   return {
-    server: cluster.server,
+    server: kc.server,
     adminToken,
     caFile,
     auditLog: AUDIT_LOG,
     kubeconfigFor(token, file) {
       fs.writeFileSync(file, [
         "apiVersion: v1", "kind: Config",
-        "clusters:", `- name: kind\n  cluster:\n    server: ${cluster.server}\n    certificate-authority: ${caFile}`,
+        "clusters:", `- name: kind\n  cluster:\n    server: ${kc.server}\n    certificate-authority: ${caFile}`,
         "users:", `- name: user\n  user:\n    token: ${token}`,
         "contexts:", "- name: kind\n  context:\n    cluster: kind\n    user: user",
         "current-context: kind", "",

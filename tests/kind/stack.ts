@@ -5,7 +5,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { kubeClient, type KubeClient, loadKubeConfig } from "../../adapters/k8s/client.ts";
+import { kubeClient, type KubeClient } from "../../adapters/k8s/client.ts";
+import { loadClusterAccess } from "../../adapters/k8s/kubeconfig.ts";
 import { type Chain, startChain } from "../chain/chain.ts";
 import { freePort } from "../support/free-port.ts";
 import { httpReady, PROJECT_ROOT, type Running, type Runtime, start, startProcess, waitFor } from "../support/process.ts";
@@ -59,7 +60,7 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
     const controlPlane = kind ? await connectKindControlPlane(kind, dir) : await startControlPlane(bins, dir);
     cleanups.push(() => controlPlane.stop());
     const adminKubeconfig = controlPlane.kubeconfigFor(controlPlane.adminToken, path.join(dir, "admin.kubeconfig"));
-    const admin = kubeClient(loadKubeConfig(adminKubeconfig));
+    const admin = kubeClient(await loadClusterAccess(adminKubeconfig));
 
     // CRDs first: ours, Gateway API's standard channel, Traefik's.
     const crds = [
