@@ -19,7 +19,7 @@ import { validateOffer } from "../../core/validate-offer.ts";
 import type { KubeClient } from "./client.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
 import type { EventRecorder } from "./events.ts";
-import { type Informer, isNewer, startInformer } from "./informer.ts";
+import { type Informer, isNewer, startInformer, trimmed } from "./informer.ts";
 import { RESOURCES } from "./resources.ts";
 import { startWorkQueue } from "./work-queue.ts";
 import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizer } from "./writes.ts";
@@ -106,11 +106,11 @@ export function startController(options: ControllerOptions): Controller {
     if (!owner) return;
     let known = childrenOf.get(owner);
     if (!known) childrenOf.set(owner, known = new Map());
-    if (isNewer(object, known.get(childKey(object)))) known.set(childKey(object), object);
+    if (isNewer(object, known.get(childKey(object)))) known.set(childKey(object), trimmed(object));
   };
   const rememberOffer = (key: string, object: KubeObject) => {
     offers.remember(object);
-    if (isNewer(object, offersWritten.get(key))) offersWritten.set(key, object);
+    if (isNewer(object, offersWritten.get(key))) offersWritten.set(key, trimmed(object));
   };
   /** The newest copy of an offer: the watch's, or our last write's answer if that is newer. */
   const latestOffer = (key: string, namespace: string, name: string) => {
