@@ -9,9 +9,16 @@ import { NOTHING_OBSERVED } from "../core/observed.ts";
 import { reconcile } from "../core/reconcile.ts";
 import { apply, getOrUndefined } from "../tests/kind/apply.ts";
 import { applyOffer, controllerWrites, offerPath } from "../tests/kind/cluster-helpers.ts";
+import { deploymentMemoryLimit } from "../tests/kind/memory-limit.ts";
 import { startStack, UPSTREAM } from "../tests/kind/stack.ts";
 import { waitFor } from "../tests/support/process.ts";
 import { figure, type Figure, percentile, round } from "./stats.ts";
+
+/** How the process ran: under its Deployment's memory limit (tests/kind/memory-limit.ts), or without one. */
+function memoryNote(pid: number, component: "controller" | "verifier"): string {
+  const inCgroup = readFileSync(`/proc/${pid}/cgroup`, "utf8").includes(`x402-${component}-`);
+  return inCgroup ? `run under its Deployment's memory limit (${deploymentMemoryLimit(component) / 2 ** 20} MiB, a memory cgroup, as the kubelet runs it)` : "run without a memory limit (no memory cgroup could be made here)";
+}
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 
@@ -106,13 +113,13 @@ export async function clusterFigures(log: (line: string) => void): Promise<Figur
     const more = Array.from({ length: 700 }, (_, i) => `offer-${300 + i}`);
     await inParallel(more, 16, (name) => applyOffer(stack.admin, "converge", name, spec()));
     await waitFor("1000 offers reconciled", async () => (await reconciledCount(stack.admin, "converge")) === 1000, 600_000);
-    figures.push(figure("controller_rss_mb_1k_offers", "controller resident memory with 1,000 offers reconciled (MB)", "<= 200", [round(rssMb(controller.process.child.pid!), 0)], { unit: "MB" }));
+    figures.push(figure("controller_rss_mb_1k_offers", "controller resident memory with 1,000 offers reconciled (MB)", "<= 200", [round(rssMb(controller.process.child.pid!), 0)], { unit: "MB", note: memoryNote(controller.process.child.pid!, "controller") }));
     const routes = Array.from({ length: 10_000 - 1001 }, (_, i) => ({ apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: `r-${i}`, namespace: "bench" }, spec: { pattern: `/bulk/${i}/*`, price: "0.001", amount: "1000", payTo: stack.payTo, network: "base-sepolia", priceModel: "perRequest" } }));
     await inParallel(routes, 32, (route) => apply(stack.admin, [route]));
     const routeCount = async () => Number(/x402_verifier_routes (\d+)/.exec(await (await fetch(`${verifier.url}/metrics`)).text())?.[1] ?? 0);
     await waitFor("10,000 routes loaded", async () => (await routeCount()) >= 10_000, 300_000);
     await new Promise((r) => setTimeout(r, 2000));
-    figures.push(figure("verifier_rss_mb_10k_routes", "verifier resident memory with 10,000 PaymentRoutes loaded (MB)", "<= 150", [round(rssMb(verifier.process.child.pid!), 0)], { unit: "MB", note: `${await routeCount()} routes in its table` }));
+    figures.push(figure("verifier_rss_mb_10k_routes", "verifier resident memory with 10,000 PaymentRoutes loaded (MB)", "<= 150", [round(rssMb(verifier.process.child.pid!), 0)], { unit: "MB", note: `${await routeCount()} routes in its table; ${memoryNote(verifier.process.child.pid!, "verifier")}` }));
     return figures;
   } finally {
     await stack.stop();

@@ -9,11 +9,12 @@ import { kubeClient, type KubeClient } from "../../adapters/k8s/client.ts";
 import { loadClusterAccess } from "../../adapters/k8s/kubeconfig.ts";
 import { type Chain, startChain } from "../chain/chain.ts";
 import { freePort } from "../support/free-port.ts";
-import { httpReady, PROJECT_ROOT, type Running, type Runtime, start, startProcess, waitFor } from "../support/process.ts";
+import { command, httpReady, PROJECT_ROOT, type Running, type Runtime, startProcess, waitFor } from "../support/process.ts";
 import { apply, readManifests, waitEstablished } from "./apply.ts";
 import { type Binaries, ensureBinaries } from "./binaries.ts";
 import { type ControlPlane, startControlPlane } from "./control-plane.ts";
 import { connectKindControlPlane } from "./kind-control-plane.ts";
+import { deploymentMemoryLimit, memoryCgroup } from "./memory-limit.ts";
 import { createTestHost, type TestHost } from "./netns.ts";
 import { startTraefik, type Traefik } from "./traefik.ts";
 
@@ -119,20 +120,30 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
       return { process, port, url: `http://127.0.0.1:${port}` };
     };
 
+    // Under the memory limit of its Deployment, as the kubelet would run it (see memory-limit.ts).
+    const startDeployed = (component: "controller" | "verifier", runtime: Runtime, args: string[]) => {
+      const [file, argv] = command(runtime, path.join(PROJECT_ROOT, "main.ts"), args);
+      const cgroup = memoryCgroup(component, deploymentMemoryLimit(component));
+      if (!cgroup) return startProcess(file, argv);
+      const running = startProcess(...cgroup.wrap(file, argv));
+      void running.exited.then(() => cgroup.remove());
+      return running;
+    };
+
     return {
       dir, bins, controlPlane, admin, adminKubeconfig, traefik, chain, host, upstream, verifierUrl,
       payTo: chain.accounts[9]!.address,
       async startController(runtime, identity, extra = [], options = {}) {
         const port = await freePort();
         const election = options.leaderElect === false ? [] : ["--leader-elect", "--lease", "x402/x402-controller"];
-        const process = start(runtime, "main.ts", [
+        const process = startDeployed("controller", runtime, [
           "controller", "--kubeconfig", controllerKubeconfig, "--listen", `127.0.0.1:${port}`, ...election,
           "--identity", identity, "--verifier-url", verifierUrl, "--probe-interval", "1", "--probe-timeout", "1", ...extra,
         ]);
         return await component(process, port, `controller ${identity}`);
       },
       async startVerifier(runtime) {
-        const process = start(runtime, "main.ts", [
+        const process = startDeployed("verifier", runtime, [
           "verifier", "--kubeconfig", verifierKubeconfig, "--listen", `127.0.0.1:${verifierPort}`, "--facilitator", "local",
           "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", settlementKey,
         ]);
