@@ -39,10 +39,15 @@ export function kubeClient(access: ClusterAccess, userAgent = "x402-operator"): 
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const transport = secure ? https : http;
     return await new Promise<http.IncomingMessage>((resolve, reject) => {
+      // Settled by the signal itself too: Deno's node:http does not always end a request
+      // aborted while it waits for the response (a watch then hung its loop forever).
+      const aborted = () => reject(new KubeApiError("unavailable", 0, `${method} ${path}: aborted`));
+      if (signal?.aborted) return aborted();
       const req = transport.request(url, {
         ...base, method, agent, signal, timeout: timeoutMs,
         headers: { ...(base.headers as Record<string, string>), accept: "application/json", "user-agent": userAgent, ...headers },
       }, resolve);
+      signal?.addEventListener("abort", () => (req.destroy(), aborted()), { once: true });
       req.on("timeout", () => req.destroy(new KubeApiError("unavailable", 0, `${method} ${path}: timed out after ${timeoutMs} ms`)));
       req.on("error", (error) => reject(error instanceof KubeApiError ? error : new KubeApiError("unavailable", 0, `${method} ${path}: ${error.message}`)));
       req.end(body);
@@ -70,6 +75,10 @@ export function kubeClient(access: ClusterAccess, userAgent = "x402-operator"): 
       response.setEncoding("utf8");
       let buffered = "";
       await new Promise<void>((resolve, reject) => {
+        // Our abort ends the stream whether or not the runtime reports the response's end.
+        const ended = () => (response.destroy(), resolve());
+        if (signal.aborted) return ended();
+        signal.addEventListener("abort", ended, { once: true });
         response.on("data", (chunk: string) => {
           buffered += chunk;
           let newline: number;
