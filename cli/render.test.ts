@@ -57,7 +57,7 @@ describe("render command", () => {
     ]);
     // 0.6 USDC an hour, 5 minutes a request: 0.05 USDC.
     expect(docs[3].spec).toMatchObject({ price: "0.05", amount: "50000", pattern: "/zeta/*", priceModel: "perHour" });
-    expect(docs[1].spec.forwardAuth.address).toBe("http://x402-verifier.x402.svc.cluster.local:8080/verify");
+    expect(docs[1].spec.forwardAuth.address).toBe("http://x402-verifier.x402.svc.cluster.local:8080/verify?route=shop%2Falpha-payment");
   });
 
   it("exits 1 naming the offer and the field of an invalid offer", { timeout: 60_000 }, () => {
@@ -74,7 +74,7 @@ describe("render command", () => {
     const result = run("node", ["render", "-f", "-", "--gateway", "edge/public/websecure", "--verifier-url", "http://v.pay:9000/verify"], offers);
     const docs = parseAllDocuments(result.stdout).map((d) => d.toJS());
     expect(docs[2].spec.parentRefs).toEqual([{ name: "public", namespace: "edge", sectionName: "websecure" }]);
-    expect(docs[1].spec.forwardAuth.address).toBe("http://v.pay:9000/verify");
+    expect(docs[1].spec.forwardAuth.address).toBe("http://v.pay:9000/verify?route=shop%2Falpha-payment");
   });
 
   it("refuses usage errors with exit code 2", { timeout: 60_000 }, () => {

@@ -76,9 +76,11 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
   const facilitator = await chooseFacilitator(facilitatorChoice, values, env, verifyOnly, client, settleTimeoutMs);
   const metrics = verifierMetrics();
   let table = buildRouteTable<never>([]);
+  let current: RouteSet | undefined;
   let loaded = false;
   const onChange = (set: RouteSet) => {
     table = set.table as typeof table;
+    current = set;
     loaded = true;
     metrics.routes(set.table.size);
   };
@@ -92,7 +94,7 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
     : watchClusterRoutes(client!, namespaces, networks, log, onChange);
 
   const deps: AppDeps = {
-    routes: () => table, facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
+    routes: () => table, routeByKey: (key) => current?.served(key), facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secrets, Date.now),
     log, metrics, ready: () => loaded,
   };

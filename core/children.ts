@@ -32,7 +32,9 @@ export function middleware(id: OfferIdentity, config: OperatorConfig): KubeObjec
     metadata: childMetadata(id, childNames(id).middleware, id.namespace),
     spec: {
       forwardAuth: {
-        address: config.verifierUrl,
+        // Names the offer's PaymentRoute: the verifier then never lets a request that came
+        // through this middleware pass for free (see verifier/forward-auth.ts).
+        address: withQuery(config.verifierUrl, "route", `${id.namespace}/${childNames(id).paymentRoute}`),
         authResponseHeaders: [...config.authResponseHeaders],
         trustForwardHeader: false,
       },
@@ -115,4 +117,8 @@ export function referenceGrant(id: OfferIdentity, offer: ValidOffer): KubeObject
 
 function definedOnly<T extends Record<string, unknown>>(object: T): Partial<T> {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function withQuery(url: string, name: string, value: string): string {
+  return `${url}${url.includes("?") ? "&" : "?"}${name}=${encodeURIComponent(value)}`;
 }

@@ -10,7 +10,7 @@ import type { VerifierMetrics } from "./verifier-metrics.ts";
 export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean };
 
 /** /verify, measured and never throwing: an internal error is a 503, never a 500 (nor a 402). */
-function verify(header: (name: string) => string | null, deps: AppDeps): Answer | Promise<Answer> {
+function verify(header: (name: string) => string | null, via: string | undefined, deps: AppDeps): Answer | Promise<Answer> {
   const started = performance.now();
   const measured = ({ answer, route }: Decision) => {
     deps.metrics.answered(route, answer.status, (performance.now() - started) / 1000);
@@ -18,7 +18,7 @@ function verify(header: (name: string) => string | null, deps: AppDeps): Answer 
   };
   let decision: Decision | Promise<Decision>;
   try {
-    decision = forwardAuth(header, deps);
+    decision = forwardAuth(header, deps, via);
   } catch (error) {
     decision = internalError(error, deps);
   }
@@ -36,7 +36,7 @@ export function verifierApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.all("/verify", async (c) => {
     const raw = c.req.raw.headers;
-    const answer = await verify((name) => raw.get(name), deps);
+    const answer = await verify((name) => raw.get(name), c.req.query("route"), deps);
     return new Response(answer.body === "" ? null : answer.body, { status: answer.status, headers: answer.headers });
   });
   app.get("/healthz", (c) => c.text("ok"));
@@ -54,10 +54,12 @@ export function verifyFastPath(deps: AppDeps) {
     const url = req.url ?? "";
     if (url !== "/verify" && !url.startsWith("/verify?")) return false;
     const headers = req.headers;
+    const query = url.indexOf("?");
+    const via = query < 0 ? undefined : new URLSearchParams(url.slice(query + 1)).get("route") ?? undefined;
     const answer = verify((name) => {
       const value = headers[name];
       return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-    }, deps);
+    }, via, deps);
     const send = (a: Answer) => {
       res.writeHead(a.status, a.headers);
       res.end(a.body);

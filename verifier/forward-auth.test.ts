@@ -65,6 +65,19 @@ describe("forwardAuth", () => {
     expect((await forwardAuth(request({ "x-forwarded-uri": "/free" }), deps(scripted(valid, settled).facilitator))).answer.status).toBe(200);
   });
 
+  it("never lets a request through an offer's middleware pass free: an unknown path is charged at that route's price, an unserved route is refused", async () => {
+    const priced = route();
+    const d = deps(scripted(valid, settled).facilitator, { routeByKey: (key) => (key === priced.key ? priced : undefined) });
+    const moved = request({ "x-forwarded-uri": "/services/old-path/x", "x-forwarded-host": "api.example.com" });
+    expect((await forwardAuth(moved, d)).answer.status).toBe(200);
+    const charged = (await forwardAuth(moved, d, "shop/llm-payment")).answer;
+    expect(charged.status).toBe(402);
+    expect(JSON.parse(charged.body).accepts[0]).toMatchObject({ maxAmountRequired: "1000", resource: "http://api.example.com/services/old-path/x" });
+    const unserved = (await forwardAuth(moved, d, "shop/not-loaded-yet")).answer;
+    expect(unserved.status).toBe(503);
+    expect(unserved.headers["retry-after"]).toBe("15");
+  });
+
   it("decides the unpaid 402 synchronously, with the same answer for the same resource and a fresh one for another", () => {
     const d = deps(scripted(valid, settled).facilitator);
     const ask = (uri: string) => forwardAuth(request({ "x-forwarded-uri": uri, "x-forwarded-host": "api.example.com" }), d);

@@ -16,6 +16,8 @@ export type Mode = "settle" | "verify-only";
 
 export type VerifierDeps = {
   routes(): RouteTable<PricedRoute>;
+  /** The admitted route of the PaymentRoute "namespace/name", for requests that name theirs. */
+  routeByKey?(key: string): PricedRoute | undefined;
   facilitator: Facilitator;
   guard: ReplayGuard;
   mode: Mode;
@@ -31,14 +33,24 @@ export type Decision = { answer: Answer; route?: PricedRoute };
 /** Seconds a client should wait before retrying an unhealthy upstream or an unknown outcome. */
 export const RETRY_AFTER_SECONDS = "15";
 
-/** Synchronous until a payment has to be checked: the unpaid 402 (the common answer) allocates no promise. */
-export function forwardAuth(header: (name: string) => string | null, deps: VerifierDeps): Decision | Promise<Decision> {
+/**
+ * Synchronous until a payment has to be checked: the unpaid 402 (the common answer) allocates no promise.
+ * `via`: the PaymentRoute an offer's Middleware names in its ForwardAuth address. A request
+ * that came through it belongs to that offer, so it is never free: while an offer's path
+ * changes, Traefik and the verifier learn of it at different moments, and a path the table
+ * does not (or no longer) know is charged at that route's price, or refused while the
+ * route is not served.
+ */
+export function forwardAuth(header: (name: string) => string | null, deps: VerifierDeps, via?: string): Decision | Promise<Decision> {
   const uri = header("x-forwarded-uri");
   if (uri === null) return { answer: refused(403, "missing X-Forwarded-Uri: the verifier only answers Traefik ForwardAuth requests") };
   const path = normalizePath(uri);
   if (!path.ok) return { answer: refused(400, path.reason) };
-  const route = deps.routes().lookup(path.path);
-  if (!route) return { answer: allowed() };
+  const route = deps.routes().lookup(path.path) ?? (via === undefined ? undefined : deps.routeByKey?.(via));
+  if (!route) {
+    if (via === undefined) return { answer: allowed() };
+    return { answer: refused(503, `PaymentRoute ${via} is not served yet; no payment was taken, retry later`, { "retry-after": RETRY_AFTER_SECONDS }) };
+  }
   if (!route.upstreamHealthy) {
     return { route, answer: refused(503, "the service behind this route is unavailable; no payment was taken", { "retry-after": RETRY_AFTER_SECONDS }) };
   }

@@ -24,6 +24,7 @@ describe("compileRoutes", () => {
     const set = compileRoutes([route("newer", { pattern: "/x/*" }, "2026-02-01T00:00:00Z"), route("older", { pattern: "/x/*" }, "2026-01-01T00:00:00Z")], DEFAULT_NETWORKS);
     expect(set.table.lookup("/x/1")?.key).toBe("shop/older");
     expect(set.admissions.find((a) => a.key === "shop/newer")).toMatchObject({ admitted: false, reason: "PatternConflict" });
+    expect([set.served("shop/older")?.key, set.served("shop/newer"), set.served("shop/absent")]).toEqual(["shop/older", undefined, undefined]);
   });
 });
 
@@ -69,8 +70,10 @@ describe("liveRouteSet", () => {
     live.put("older", evaluateRoute(route("older", { pattern: "/x/*" }, "2026-01-01T00:00:00Z"), DEFAULT_NETWORKS));
     live.put("newer", evaluateRoute(route("newer", { pattern: "/x/*" }, "2026-02-01T00:00:00Z"), DEFAULT_NETWORKS));
     expect(live.admission("newer")).toMatchObject({ admitted: false, reason: "PatternConflict", message: "pattern /x/* is already served by PaymentRoute shop/older" });
+    expect([live.served("older")?.key, live.served("newer")]).toEqual(["shop/older", undefined]);
     expect(live.put("older", undefined).sort()).toEqual(["newer", "older"]);
     expect(live.admission("newer")).toMatchObject({ admitted: true, reason: "Admitted" });
+    expect([live.served("older"), live.served("newer")?.key]).toEqual([undefined, "shop/newer"]);
     expect(live.table.lookup("/x/1")?.key).toBe("shop/newer");
   });
 });

@@ -10,7 +10,12 @@ import { buildRouteTable, liveRouteTable, type RouteTable } from "./route-table.
 
 export type Admission = { key: string; generation?: number; admitted: boolean; reason: string; message: string };
 
-export type RouteSet = { table: RouteTable<PricedRoute>; readonly admissions: Admission[] };
+export type RouteSet = {
+  table: RouteTable<PricedRoute>;
+  readonly admissions: Admission[];
+  /** The route the PaymentRoute `key` ("namespace/name") serves, if it is admitted. */
+  served(key: string): PricedRoute | undefined;
+};
 
 /** A route set changed in place, one object at a time, by a source that hears of each change. */
 export type LiveRouteSet = RouteSet & {
@@ -50,7 +55,8 @@ export function assembleRoutes(evaluated: readonly Evaluated[]): RouteSet {
   const table = buildRouteTable(candidates.map((c) => ({ pattern: c.route.pattern, value: c.route })));
   const losers = new Map(table.conflicts.map((c) => [c.value, c.winner]));
   for (const candidate of candidates) admissions.push(verdictOn(candidate, losers.get(candidate.route)));
-  return { table, admissions };
+  const servedByKey = new Map(candidates.filter((c) => !losers.has(c.route)).map((c) => [c.route.key, c.route]));
+  return { table, admissions, served: (key) => servedByKey.get(key) };
 }
 
 /** The same verdicts as `assembleRoutes` on the same objects, without rebuilding anything on a change. */
@@ -74,6 +80,12 @@ export function liveRouteSet(): LiveRouteSet {
       return [...verdicts.keys()].map((key) => admission(key)!);
     },
     admission,
+    served(key) {
+      const verdict = verdicts.get(key);
+      if (!verdict || "admission" in verdict) return undefined;
+      const { route } = verdict.candidate;
+      return table.claimants(route.pattern)[0] === route ? route : undefined;
+    },
     put(key, verdict) {
       const touched = new Set([key]);
       const before = verdicts.get(key);

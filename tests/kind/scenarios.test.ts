@@ -112,13 +112,35 @@ describe("on Node", () => {
       contentType: "application/merge-patch+json", body: { spec: { forwardAuth: { address: "http://127.0.0.1:1/free" } } },
     });
     await waitFor("Middleware restored", async () => (await child("Middleware", "llm", "x402-qwen"))?.spec.forwardAuth !== undefined &&
-      ((await child("Middleware", "llm", "x402-qwen"))!.spec.forwardAuth as { address: string }).address === stack.verifierUrl, 5000);
+      ((await child("Middleware", "llm", "x402-qwen"))!.spec.forwardAuth as { address: string }).address === `${stack.verifierUrl}?route=llm%2Fqwen-payment`, 5000);
     await waitReady(stack.admin, "llm", "qwen", 5000);
 
     const changed = Date.now();
     await applyOffer(stack.admin, "llm", "qwen", spec("0.002"));
     await waitFor("new price at the gateway", async () => (await askedPrice(stack, "/services/qwen/x")) === "2000", 5000);
     expect(Date.now() - changed).toBeLessThan(1000);
+  });
+
+  it("path change: while an offer's path moves, neither the old nor the new path is ever served without payment", async () => {
+    await applyOffer(stack.admin, "llm", "mover", spec("0.001", { path: "/services/mover-a" }));
+    await waitReady(stack.admin, "llm", "mover", 5000);
+    const seen = new Map<string, number>();
+    let moving = true;
+    const probe = async (path: string) => {
+      while (moving) {
+        const key = `${path} ${(await viaGateway(stack, path)).status}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+    };
+    const probes = [probe("/services/mover-a/x"), probe("/services/mover-b/x")];
+    await applyOffer(stack.admin, "llm", "mover", spec("0.001", { path: "/services/mover-b" }));
+    await waitFor("new path priced at the gateway", async () => (await askedPrice(stack, "/services/mover-b/x")) === "1000", 5000);
+    await new Promise((r) => setTimeout(r, 1500)); // until Traefik has dropped the old path
+    moving = false;
+    await Promise.all(probes);
+    expect([...seen].filter(([key]) => key.endsWith(" 200"))).toEqual([]);
+    expect(seen.get("/services/mover-b/x 402")).toBeGreaterThan(0);
+    await stack.admin.request("DELETE", offerPath("llm", "mover"));
   });
 
   it("invalid offers: wrong values give Ready=False with a reason, other offers are unaffected, nothing crashes", async () => {
