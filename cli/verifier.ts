@@ -14,6 +14,7 @@ import type { Facilitator } from "../verifier/facilitator.ts";
 import { localFacilitator } from "../verifier/facilitator-local.ts";
 import { remoteFacilitator } from "../verifier/facilitator-remote.ts";
 import { memoryReplayGuard } from "../verifier/replay-guard.ts";
+import type { PricedRoute } from "../verifier/priced-route.ts";
 import type { RouteSet } from "../verifier/route-set.ts";
 import { buildRouteTable } from "../verifier/route-table.ts";
 import { watchClusterRoutes } from "../verifier/routes-cluster.ts";
@@ -75,13 +76,11 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
   if (!(settleTimeoutMs > 0 && settleTimeoutMs < 30_000)) throw new UsageError("--settle-timeout must be between 0 and 30 seconds (Traefik gives up at 30)");
   const facilitator = await chooseFacilitator(facilitatorChoice, values, env, verifyOnly, client, settleTimeoutMs);
   const metrics = verifierMetrics();
-  let table = buildRouteTable<never>([]);
+  // Until the first table arrives nothing is priced, and /readyz says so.
+  const noRoutes = buildRouteTable<PricedRoute>([]);
   let current: RouteSet | undefined;
-  let loaded = false;
   const onChange = (set: RouteSet) => {
-    table = set.table as typeof table;
     current = set;
-    loaded = true;
     metrics.routes(set.table.size);
   };
   const secretsDir = values["secrets-dir"] ?? env.X402_SECRETS_DIR;
@@ -94,9 +93,9 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
     : watchClusterRoutes(client!, namespaces, networks, log, onChange);
 
   const deps: AppDeps = {
-    routes: () => table, routeByKey: (key) => current?.served(key), facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
+    routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secrets, Date.now),
-    log, metrics, ready: () => loaded,
+    log, metrics, ready: () => current !== undefined,
   };
   const server = await serveFetch(verifierApp(deps).fetch, listen.hostname, listen.port, verifyFastPath(deps));
   log.info("verifier listening", { address: `${server.hostname}:${server.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin, mode: verifyOnly ? "verify-only" : "settle" });

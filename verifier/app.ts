@@ -3,8 +3,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Hono } from "hono";
 import type { Logger } from "../adapters/log.ts";
-import type { Answer } from "./answer.ts";
-import { type Decision, forwardAuth, type VerifierDeps } from "./forward-auth.ts";
+import { type Answer, refused } from "./answer.ts";
+import { type Decision, forwardAuth, RETRY_AFTER_SECONDS, type VerifierDeps } from "./forward-auth.ts";
 import type { VerifierMetrics } from "./verifier-metrics.ts";
 
 export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean };
@@ -29,7 +29,7 @@ function verify(header: (name: string) => string | null, via: string | undefined
 
 function internalError(error: unknown, deps: AppDeps): Decision {
   deps.log.error("verify failed", { error: String(error) });
-  return { answer: { status: 503, headers: { "content-type": "application/json", "retry-after": "15" }, body: '{"error":"internal error; retry later"}' }, route: undefined };
+  return { answer: refused(503, "internal error; retry later", { "retry-after": RETRY_AFTER_SECONDS }) };
 }
 
 export function verifierApp(deps: AppDeps): Hono {

@@ -68,10 +68,11 @@ export function liveRouteSet(): LiveRouteSet {
     const claimants = table.claimants(pattern);
     if (claimants.length > 1) for (const route of claimants) into.add(candidates.get(route)!.owner);
   };
+  const holderOf = (route: PricedRoute) => table.claimants(route.pattern)[0]!;
   const admission = (key: string): Admission | undefined => {
     const verdict = verdicts.get(key);
     if (!verdict || "admission" in verdict) return verdict?.admission;
-    const holder = table.claimants(verdict.candidate.route.pattern)[0]!;
+    const holder = holderOf(verdict.candidate.route);
     return verdictOn(verdict.candidate, holder === verdict.candidate.route ? undefined : holder);
   };
   return {
@@ -84,7 +85,7 @@ export function liveRouteSet(): LiveRouteSet {
       const verdict = verdicts.get(key);
       if (!verdict || "admission" in verdict) return undefined;
       const { route } = verdict.candidate;
-      return table.claimants(route.pattern)[0] === route ? route : undefined;
+      return holderOf(route) === route ? route : undefined;
     },
     put(key, verdict) {
       const touched = new Set([key]);
