@@ -1,39 +1,72 @@
-// One spelling per path before matching, so that no spelling of a priced path
-// (percent-encoded, doubled slashes, dot segments, a query string) can slip past payment.
+// The path a request is priced by, read exactly as Traefik routed it, or refused.
+//
+// Traefik (Go) routes on the path decoded once, after cleaning dot segments and doubled
+// slashes (its default `sanitizePath`), and forwards that cleaned path in X-Forwarded-Uri.
+// Anything that still looks ambiguous here is a request Traefik and we could read
+// differently, so that the verifier finds a cheaper (or free) route than the prefix Traefik
+// routed it under: a backslash (Go keeps it as a literal byte; other software treats it as
+// a separator), a slash or a dot segment that only appears after decoding, a dot segment
+// or an empty segment Traefik would have cleaned away, a control character. Each is
+// refused (400), never guessed. Decoding happens once, as in Go: "%252e" stays "%2e".
 
-export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: string };
+export type NormalizedPath = { ok: true; path: string } | { ok: false; status: 400 | 414; reason: string };
 
-/** Decoding repeats until stable (bounded): decoding more than the router does only ever adds matches, never removes one. */
-const MAX_DECODE_ROUNDS = 4;
+/** Far beyond any honest path; keeps the cost of one answer small (the work is linear in it). */
+export const MAX_URI_LENGTH = 8192;
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function normalizePath(uri: string): NormalizedPath {
-  let path = stripQuery(pathOf(uri));
-  for (let round = 0; round < MAX_DECODE_ROUNDS && path.includes("%"); round++) {
-    try {
-      const decoded = decodeURIComponent(path);
-      if (decoded === path) break;
-      path = decoded;
-    } catch {
-      return { ok: false, reason: "malformed percent-encoding in the request path" };
-    }
-  }
+  if (uri.length > MAX_URI_LENGTH) return { ok: false, status: 414, reason: `request target longer than ${MAX_URI_LENGTH} characters` };
+  if (!uri.startsWith("/")) return refuse("X-Forwarded-Uri must be a path starting with '/'");
+  const end = firstOf(uri, "?", "#");
+  if (end < uri.length && uri[end] === "#") return refuse("a fragment (#) in the request path");
+  const raw = uri.slice(0, end);
   const segments: string[] = [];
-  for (const segment of path.replaceAll("\\", "/").split("/")) {
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") segments.pop();
-    else segments.push(segment);
+  let start = 1;
+  while (start <= raw.length) {
+    let stop = raw.indexOf("/", start);
+    if (stop < 0) stop = raw.length;
+    const segment = raw.slice(start, stop);
+    const last = stop === raw.length;
+    start = stop + 1;
+    if (segment === "") {
+      // "/a/" ends in one empty segment, which names the same resource; "/a//b" does not.
+      if (last) break;
+      return refuse("an empty path segment (//)");
+    }
+    const decoded = decodeSegment(segment);
+    if (typeof decoded !== "string") return decoded;
+    segments.push(decoded);
   }
   return { ok: true, path: `/${segments.join("/")}` };
 }
 
-/** Traefik passes the request target as sent, which may be absolute-form ("http://host/path"). */
-function pathOf(uri: string): string {
-  if (uri.startsWith("/")) return uri;
-  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(uri);
-  return scheme ? uri.slice(scheme[0].length) || "/" : `/${uri}`;
+function decodeSegment(segment: string): string | NormalizedPath {
+  let decoded = segment;
+  if (segment.includes("%")) {
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return refuse("malformed percent-encoding in the request path");
+    }
+    if (decoded.includes("/")) return refuse("an encoded slash (%2F) in the request path");
+  }
+  if (decoded === "." || decoded === "..") return refuse("a dot segment (. or ..) in the request path");
+  if (decoded.includes("\\")) return refuse("a backslash in the request path");
+  if (CONTROL.test(decoded)) return refuse("a control character in the request path");
+  return decoded;
 }
 
-function stripQuery(path: string): string {
-  const end = path.search(/[?#]/);
-  return end < 0 ? path : path.slice(0, end);
+function firstOf(text: string, ...characters: string[]): number {
+  let first = text.length;
+  for (const c of characters) {
+    const at = text.indexOf(c);
+    if (at >= 0 && at < first) first = at;
+  }
+  return first;
+}
+
+function refuse(reason: string): NormalizedPath {
+  return { ok: false, status: 400, reason };
 }

@@ -76,4 +76,16 @@ describe("liveRouteSet", () => {
     expect([live.served("older"), live.served("newer")?.key]).toEqual([undefined, "shop/newer"]);
     expect(live.table.lookup("/x/1")?.key).toBe("shop/newer");
   });
+
+  it("keeps a pattern with the older route when a newer one in another namespace spells it with more slashes", () => {
+    const live = liveRouteSet();
+    const victim = { ...route("a-payment", { pattern: "/services/a/*" }, "2026-01-01T00:00:00Z"), metadata: { name: "a-payment", namespace: "victim", creationTimestamp: "2026-01-01T00:00:00Z" } };
+    const rival = { ...route("evil", { pattern: "/services/a//*", payTo: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" }, "2026-03-01T00:00:00Z"), metadata: { name: "evil", namespace: "zzz", creationTimestamp: "2026-03-01T00:00:00Z" } };
+    live.put("victim/a-payment", evaluateRoute(victim, DEFAULT_NETWORKS));
+    live.put("zzz/evil", evaluateRoute(rival, DEFAULT_NETWORKS));
+    expect(live.admission("zzz/evil")).toMatchObject({ admitted: false, reason: "PatternConflict", message: "pattern /services/a//* (the same paths as /services/a/*) is already served by PaymentRoute victim/a-payment" });
+    expect(live.admission("victim/a-payment")).toMatchObject({ admitted: true });
+    expect(live.table.lookup("/services/a/v1/chat")?.key).toBe("victim/a-payment");
+    expect(live.served("zzz/evil")).toBeUndefined();
+  });
 });

@@ -6,6 +6,7 @@ import { formatFieldIssues, toFieldIssues } from "../core/field-issues.ts";
 import type { Network } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
 import { isPricingError, priceRoute, type PricedRoute } from "./priced-route.ts";
+import { canonicalPattern } from "./route-pattern.ts";
 import { buildRouteTable, liveRouteTable, type RouteTable } from "./route-table.ts";
 
 export type Admission = { key: string; generation?: number; admitted: boolean; reason: string; message: string };
@@ -115,8 +116,10 @@ function olderFirst(a: Candidate, b: Candidate): number {
 }
 
 function verdictOn({ route, generation }: Candidate, winner: PricedRoute | undefined): Admission {
+  const canonical = canonicalPattern(route.pattern);
+  const spelled = canonical === route.pattern ? route.pattern : `${route.pattern} (the same paths as ${canonical})`;
   return winner
-    ? { key: route.key, generation, admitted: false, reason: "PatternConflict", message: `pattern ${route.pattern} is already served by PaymentRoute ${winner.key}` }
+    ? { key: route.key, generation, admitted: false, reason: "PatternConflict", message: `pattern ${spelled} is already served by PaymentRoute ${winner.key}` }
     : { key: route.key, generation, admitted: true, reason: "Admitted", message: `charging ${route.amount} atomic units on ${route.network.name}` };
 }
 

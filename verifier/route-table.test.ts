@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildRouteTable, liveRouteTable, patternKind } from "./route-table.ts";
+import { canonicalPattern, patternKind } from "./route-pattern.ts";
+import { buildRouteTable, liveRouteTable } from "./route-table.ts";
 
 const table = (...patterns: string[]) => buildRouteTable(patterns.map((pattern) => ({ pattern, value: pattern })));
 
@@ -54,6 +55,31 @@ describe("route table", () => {
     expect(built.conflicts).toEqual([{ pattern: "/x/*", value: "b/second", winner: "a/first" }]);
   });
 
+  it("treats patterns that differ only in slashes or dot segments as one: the first claim keeps it", () => {
+    const built = buildRouteTable([
+      { pattern: "/services/a/*", value: "victim/a-payment" },
+      { pattern: "/services/a//*", value: "zzz/newer" },
+      { pattern: "/services/./a/*", value: "zzz/dotted" },
+      { pattern: "/services/x/../a/*", value: "zzz/dotdot" },
+    ]);
+    expect(built.lookup("/services/a/v1/chat")).toBe("victim/a-payment");
+    expect(built.conflicts.map((c) => [c.value, c.winner])).toEqual([["zzz/newer", "victim/a-payment"], ["zzz/dotted", "victim/a-payment"], ["zzz/dotdot", "victim/a-payment"]]);
+    expect(built.size).toBe(1);
+  });
+
+  it("serves a pattern written with doubled slashes or dot segments at the paths it means", () => {
+    expect(table("/a//b/*").lookup("/a/b/x")).toBe("/a//b/*");
+    expect(table("/a/../b/*").lookup("/b/x")).toBe("/a/../b/*");
+    expect(table("/a/b/").lookup("/a/b")).toBe("/a/b/");
+  });
+
+  it("looks up a path at the length limit, made of thousands of segments", () => {
+    const routes = table("/a/*", "/a/a/a/x", "/a/*/b");
+    const long = `/${"a/".repeat(4000)}z`;
+    expect(routes.lookup(long)).toBe("/a/*");
+    expect(table("/b/*", "/*/*/q").lookup(long)).toBeUndefined();
+  });
+
   it("answers the same for every build order of distinct patterns", () => {
     const patterns = ["/a/*", "/a/b/*", "/a/*/c", "/a/b/c", "/*"];
     const reversed = buildRouteTable([...patterns].reverse().map((pattern) => ({ pattern, value: pattern })));
@@ -70,7 +96,7 @@ describe("route table", () => {
 });
 
 describe("live route table", () => {
-  const PATTERNS = ["/*", "/a/*", "/a/b/*", "/a//*", "/a/b", "/a/b/", "/a/*/c", "/a/*/c/*", "/a/*/*", "/a/v*", "/x/*.json", "/a/b/c", "//"];
+  const PATTERNS = ["/*", "/a/*", "/a/b/*", "/a//*", "/a/b", "/a/b/", "/a/*/c", "/a/*/c/*", "/a/*/*", "/a/v*", "/x/*.json", "/a/b/c", "//", "/a/./b/*", "/q/../a/b", "/a/*//c/"];
   const PATHS = ["/a/b/c", "/a/x/c", "/a/b/d", "/z", "/a", "/a/b", "/a/vx", "/x/r.json", "/a/q/c/d", "/a/b/c/d", "/"];
   const seeded = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 
@@ -88,7 +114,7 @@ describe("live route table", () => {
           held.push(claim);
           live.claim(claim.pattern, claim.value);
         }
-        expect(live.size).toBe(new Set(held.map((c) => c.pattern)).size);
+        expect(live.size).toBe(new Set(held.map((c) => canonicalPattern(c.pattern))).size);
         expect([seed, step, ...PATHS.map((p) => live.lookup(p))]).toEqual([seed, step, ...PATHS.map((p) => plainLookup(held, p))]);
       }
     }
@@ -137,12 +163,12 @@ describe("live route table", () => {
 
 /**
  * The rules spelled out plainly, as the first version of the table applied them to claims
- * in order: the first claim of a pattern holds it; an exact pattern, then the longest
- * prefix, then the most literal glob; two patterns that normalize alike: the later one.
+ * in order: patterns that normalize alike are one pattern, and its first claim holds it;
+ * an exact pattern, then the longest prefix, then the most literal glob.
  */
 function plainLookup(claims: readonly { pattern: string; value: string }[], path: string): string | undefined {
   const holders = new Map<string, string>();
-  for (const { pattern, value } of claims) if (!holders.has(pattern)) holders.set(pattern, value);
+  for (const { pattern, value } of claims) if (!holders.has(canonicalPattern(pattern))) holders.set(canonicalPattern(pattern), value);
   const trim = (p: string) => p.replace(/\/+$/, "");
   let found: string | undefined;
   for (const [pattern, value] of holders) {
