@@ -2,28 +2,43 @@
 // pattern. The controller writes its spec; the verifier validates it with this schema
 // and reports admission in its status.
 import * as v from "valibot";
+import { toAtomicExact } from "./decimal.ts";
+import type { FieldIssue } from "./field-issues.ts";
 import { ObjectMetaSchema } from "./kube.ts";
+import type { Network } from "./networks.ts";
 import { decimalPrice as decimal, SecretKeyRefSchema } from "./service-offer.ts";
 
 export const PAYMENT_ROUTE_API_VERSION = "obol.org/v1alpha1";
 export const PAYMENT_ROUTE_KIND = "PaymentRoute";
 
+export const MAX_PATTERN_LENGTH = 256;
+export const MAX_PATTERN_STARS = 8;
+
 const positiveInteger = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"));
 
 export const PaymentRouteSpecSchema = v.object({
-  pattern: v.pipe(v.string(), v.regex(/^\/[a-zA-Z0-9/_.*-]*$/, "must be a path pattern starting with '/'")),
+  // Bounded so that no route can make another request's lookup slow: every lookup may walk
+  // a glob, and a glob's cost grows with its length and its stars.
+  pattern: v.pipe(
+    v.string(),
+    v.regex(/^\/[a-zA-Z0-9/_.*-]*$/, "must be a path pattern starting with '/'"),
+    v.maxLength(MAX_PATTERN_LENGTH, `must be at most ${MAX_PATTERN_LENGTH} characters`),
+    v.check((p) => p.split("*").length - 1 <= MAX_PATTERN_STARS, `must have at most ${MAX_PATTERN_STARS} "*"`),
+  ),
+  /** What users write and `kubectl get pr` shows: the price the route charges. */
   price: decimal,
-  amount: v.pipe(
+  /** The price in atomic units; derived from `price` when absent, refused when it disagrees. */
+  amount: v.optional(v.pipe(
     v.string(),
     v.regex(/^[1-9]\d{0,77}$/, "must be a positive whole number of atomic units"),
-  ),
+  )),
   payTo: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "must be 0x followed by 40 hex digits")),
   network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
   scheme: v.optional(v.picklist(["exact"]), "exact"),
   maxTimeoutSeconds: v.optional(positiveInteger, 300),
   description: v.optional(v.string(), ""),
   mimeType: v.optional(v.string()),
-  priceModel: v.picklist(["perRequest", "perMTok", "perHour"]),
+  priceModel: v.optional(v.picklist(["perRequest", "perMTok", "perHour"]), "perRequest"),
   perRequest: v.optional(decimal),
   perMTok: v.optional(decimal),
   perHour: v.optional(decimal),
@@ -50,3 +65,52 @@ export const PaymentRouteSchema = v.looseObject({
   status: v.optional(PaymentRouteStatusSchema),
 });
 export type PaymentRoute = v.InferOutput<typeof PaymentRouteSchema>;
+
+/** The most a token amount can be: transfers carry a uint256. */
+export const MAX_UINT256 = 2n ** 256n - 1n;
+const MAX_UINT256_DIGITS = MAX_UINT256.toString().length;
+
+/**
+ * The atomic units the route charges: its `price` in the network's token decimals. The
+ * price decides, because it is what people read; an `amount` that says otherwise would
+ * charge something nobody sees, so it is refused rather than preferred.
+ */
+export function routeAmount(spec: Pick<PaymentRouteSpec, "price" | "amount">, network: Network): bigint | FieldIssue {
+  const amount = priceInUnits(spec.price, network.decimals);
+  if (typeof amount !== "bigint" || spec.amount === undefined || spec.amount === amount.toString()) return amount;
+  return {
+    field: "spec.amount",
+    message: `"${spec.amount}" disagrees with spec.price ${quoted(spec.price)}, which means ${amount} atomic units ` +
+      `of the ${network.name} token (${network.decimals} decimals); set amount to "${amount}" or leave it out`,
+  };
+}
+
+function priceInUnits(price: string, decimals: number): bigint | FieldIssue {
+  const refuse = (message: string): FieldIssue => ({ field: "spec.price", message: `${message} (got ${quoted(price)})` });
+  const malformed = `must be a decimal number such as "0.001"`;
+  if (!/^\d+(\.\d+)?$/.test(price)) return refuse(malformed);
+  // Judged on the significant digits before any bigint exists, so that a price written with
+  // a million digits costs a string scan, not a million-digit conversion.
+  const [whole = "", fraction = ""] = price.split(".");
+  const significantWhole = whole.replace(/^0+/, "");
+  const significantFraction = fraction.slice(0, lastNonZero(fraction) + 1);
+  if (significantFraction.length > decimals) {
+    return refuse(`has more than ${decimals} decimals, finer than the token's smallest unit`);
+  }
+  const tooLarge = "is too large: it means more than 2^256-1 atomic units, the most a token transfer can carry";
+  if (significantWhole.length > MAX_UINT256_DIGITS) return refuse(tooLarge);
+  const amount = toAtomicExact(`${significantWhole || "0"}${significantFraction ? `.${significantFraction}` : ""}`, decimals);
+  if (typeof amount !== "bigint") return refuse(malformed);
+  if (amount === 0n) return refuse("must be greater than 0");
+  return amount > MAX_UINT256 ? refuse(tooLarge) : amount;
+}
+
+function lastNonZero(digits: string): number {
+  let index = digits.length - 1;
+  while (index >= 0 && digits[index] === "0") index--;
+  return index;
+}
+
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+}

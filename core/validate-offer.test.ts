@@ -36,6 +36,25 @@ describe("validateOffer", () => {
     ]);
   });
 
+  it("refuses a payTo no one can collect from: the zero address or the network's token", () => {
+    const zero = spec();
+    zero.payment.payTo = "0x0000000000000000000000000000000000000000";
+    expect(issuesOf(zero)).toEqual([{ field: "spec.payment.payTo", message: 'must not be the zero address, which no one can collect from (got "0x0000000000000000000000000000000000000000")' }]);
+    const token = spec();
+    token.payment.payTo = "0x036cbd53842C5426634E7929541EC2318F3DCF7E";
+    expect(issuesOf(token)).toEqual([{ field: "spec.payment.payTo", message: expect.stringContaining("base-sepolia token contract 0x036CbD53842c5426634e7929541eC2318f3dCF7e") }]);
+    const otherChainsToken = spec();
+    otherChainsToken.payment.payTo = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913";
+    expect(issuesOf(otherChainsToken)).toEqual([]);
+  });
+
+  it("refuses the zero address even on a network it does not know", () => {
+    const bad = spec();
+    bad.payment.network = "dogechain";
+    bad.payment.payTo = "0x0000000000000000000000000000000000000000";
+    expect(issuesOf(bad).map((i) => i.field)).toEqual(["spec.payment.network", "spec.payment.payTo"]);
+  });
+
   it("refuses an unknown network and lists the known ones", () => {
     const bad = spec();
     bad.payment.network = "dogechain";

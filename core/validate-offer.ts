@@ -1,10 +1,11 @@
 // Everything that must hold for an offer to be published, in one place: the schema (as
-// the CRD states it) and the checks the CRD cannot make (known network, price precision,
-// a path that normalizes to itself). Each problem names its field.
+// the CRD states it) and the checks the CRD cannot make (known network, a payee that can
+// collect, price precision, a path that normalizes to itself). Each problem names its field.
 import * as v from "valibot";
 import type { OperatorConfig } from "./config.ts";
 import { type FieldIssue, toFieldIssues } from "./field-issues.ts";
 import { findNetwork, type Network } from "./networks.ts";
+import { payToProblem } from "./pay-to.ts";
 import { effectivePrice, type EffectivePrice, isPriceIssue } from "./price.ts";
 import { type ServiceOfferSpec, ServiceOfferSpecSchema } from "./service-offer.ts";
 
@@ -29,6 +30,8 @@ export function validateOffer(name: string, rawSpec: unknown, config: OperatorCo
     const known = config.networks.map((n) => n.name).join(", ");
     issues.push({ field: "spec.payment.network", message: `unknown network "${spec.payment.network}" (known: ${known})` });
   }
+  const payToIssue = payToProblem(spec.payment.payTo, network);
+  if (payToIssue) issues.push({ field: "spec.payment.payTo", message: payToIssue });
   const price = effectivePrice(spec.payment.price, network?.decimals ?? 6);
   if (isPriceIssue(price)) issues.push(price);
 

@@ -1,8 +1,10 @@
 // A PaymentRoute made ready to answer requests: its payment requirements are built once,
 // here, so every 402 for the route carries the same bytes (x402 v2 clients echo the
-// requirement back and it is compared by deep equality).
+// requirement back and it is compared by deep equality). A route whose price cannot be
+// charged, or whose payee can never collect, is refused here rather than served.
 import { caip2, findNetwork, type Network } from "../core/networks.ts";
-import type { PaymentRoute } from "../core/payment-route.ts";
+import { payToProblem } from "../core/pay-to.ts";
+import { type PaymentRoute, routeAmount } from "../core/payment-route.ts";
 import type { UpstreamAuth } from "../core/service-offer.ts";
 
 export const DEFAULT_MIME_TYPE = "application/json";
@@ -37,6 +39,10 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
   const { spec, metadata } = route;
   const network = findNetwork(networks, spec.network);
   if (!network) return { field: "spec.network", message: `unknown network "${spec.network}"` };
+  const amount = routeAmount(spec, network);
+  if (typeof amount !== "bigint") return amount;
+  const payToIssue = payToProblem(spec.payTo, network);
+  if (payToIssue) return { field: "spec.payTo", message: payToIssue };
   const description = spec.description;
   const mimeType = spec.mimeType ?? DEFAULT_MIME_TYPE;
   const extra = { name: network.tokenName, version: network.tokenVersion };
@@ -44,7 +50,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
   const v1 = JSON.stringify({
     scheme: spec.scheme,
     network: network.name,
-    maxAmountRequired: spec.amount,
+    maxAmountRequired: amount.toString(),
     resource: "\u0000",
     description,
     mimeType,
@@ -57,7 +63,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
   const v2Requirement = {
     scheme: spec.scheme,
     network: caip2(network),
-    amount: spec.amount,
+    amount: amount.toString(),
     asset: network.asset,
     payTo: spec.payTo,
     maxTimeoutSeconds: spec.maxTimeoutSeconds,
@@ -71,7 +77,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
     offer: offerOf(metadata.annotations, metadata.name),
     pattern: spec.pattern,
     network,
-    amount: BigInt(spec.amount),
+    amount,
     payTo: spec.payTo as `0x${string}`,
     maxTimeoutSeconds: spec.maxTimeoutSeconds,
     upstreamHealthy: spec.upstreamHealthy,

@@ -25,7 +25,7 @@ afterEach(async () => {
 
 describe("watchClusterRoutes", () => {
   it("serves good routes, refuses a malformed one in its status, and writes status only when it changes", async () => {
-    const items = [route("good", "1000"), route("bad", "zero"), route("settled", "5", { admitted: true, lastAdmittedGeneration: 3, reason: "Admitted", message: "charging 5 atomic units on base-sepolia" })];
+    const items = [route("good", "1000"), route("bad", "zero"), route("settled", "1000", { admitted: true, lastAdmittedGeneration: 3, reason: "Admitted", message: "charging 1000 atomic units on base-sepolia" })];
     const server = await startTestApiServer((req) => {
       if (req.method === "PATCH") return { body: {} };
       if (!req.query.watch) return { body: { kind: "PaymentRouteList", apiVersion: "obol.org/v1alpha1", metadata: { resourceVersion: "7" }, items } };

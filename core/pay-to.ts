@@ -1,0 +1,16 @@
+// Where a payment may go. A well-formed address can still pay nobody: no one holds the
+// key of the zero address, and the token contract cannot spend what is sent to it (USDC
+// refuses both as recipients, so every payment to them would fail at settlement).
+import type { Network } from "./networks.ts";
+
+export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+/** Why `payTo` can never be paid on `network`, or undefined when it can. */
+export function payToProblem(payTo: string, network: Network | undefined): string | undefined {
+  const address = payTo.toLowerCase();
+  if (address === ZERO_ADDRESS) return `must not be the zero address, which no one can collect from (got "${payTo}")`;
+  if (network && address === network.asset.toLowerCase()) {
+    return `must not be the ${network.name} token contract ${network.asset}, which no one can collect from (got "${payTo}")`;
+  }
+  return undefined;
+}
