@@ -11,6 +11,7 @@ import { DEFAULT_NETWORKS, findNetwork } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
 import { startChain } from "../tests/chain/chain.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../verifier/eip3009.ts";
+import { chainClients } from "../verifier/chain-clients.ts";
 import { localFacilitator } from "../verifier/facilitator-local.ts";
 import { forwardAuth, type VerifierDeps } from "../verifier/forward-auth.ts";
 import { isPricingError, priceRoute } from "../verifier/priced-route.ts";
@@ -35,7 +36,7 @@ export async function paidVerifyFigures(rounds: number): Promise<Figure[]> {
     const table = buildRouteTable([{ pattern: "/paid/*", value: route }]);
     const quiet = jsonLogger({}, () => {});
     const deps = (): VerifierDeps => ({
-      routes: () => table, facilitator: localFacilitator({ rpcUrls: { "base-sepolia": chain.rpcUrl } }), guard: memoryReplayGuard(),
+      routes: () => table, facilitator: localFacilitator(chainClients({ rpcUrls: { "base-sepolia": chain.rpcUrl } })), guard: memoryReplayGuard(),
       mode: "verify-only", nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: async () => undefined, log: quiet,
     });
     const domain = { name: network.tokenName, version: network.tokenVersion, chainId: network.chainId, verifyingContract: network.asset };

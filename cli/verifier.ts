@@ -1,18 +1,13 @@
 // `verifier`: the x402 ForwardAuth service, from a routes file or from the cluster.
-import { Buffer } from "node:buffer";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { privateKeyToAccount } from "viem/accounts";
 import { kubeClient } from "../adapters/k8s/client.ts";
 import { loadClusterAccess } from "../adapters/k8s/kubeconfig.ts";
-import { RESOURCES, resourcePath } from "../adapters/k8s/resources.ts";
 import { parseListen, serveFetch } from "../adapters/http/serve.ts";
 import { jsonLogger } from "../adapters/log.ts";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { type AppDeps, verifierApp, verifyFastPath } from "../verifier/app.ts";
-import type { Facilitator } from "../verifier/facilitator.ts";
-import { localFacilitator } from "../verifier/facilitator-local.ts";
-import { remoteFacilitator } from "../verifier/facilitator-remote.ts";
+import { DEFAULT_ANSWER_TIMEOUT_MS } from "../verifier/paid-request.ts";
+import { paymentSlots } from "../verifier/payment-slots.ts";
 import { memoryReplayGuard } from "../verifier/replay-guard.ts";
 import type { PricedRoute } from "../verifier/priced-route.ts";
 import type { RouteSet } from "../verifier/route-set.ts";
@@ -23,6 +18,10 @@ import { clusterSecrets, directorySecrets, type SecretReader, upstreamAuthorizat
 import { verifierMetrics } from "../verifier/verifier-metrics.ts";
 import { UsageError } from "./config-flags.ts";
 import { untilSignal } from "./signals.ts";
+import { chooseFacilitator } from "./verifier-facilitator.ts";
+
+/** Traefik's ForwardAuth timeout is 30 s, fixed; an answer must leave it room to pass the answer on. */
+const MAX_ANSWER_TIMEOUT_SECONDS = 28;
 
 export const VERIFIER_HELP = `Usage: verifier --facilitator local|URL [options]
 
@@ -40,10 +39,15 @@ Options (each also from the environment variable named):
   --facilitator local|URL   "local" verifies and settles in-process with viem; a URL uses that
                             x402 facilitator (https, or http on loopback) (X402_FACILITATOR)
   --verify-only             verify payments but do not settle them (X402_VERIFY_ONLY=true)
-  --settle-timeout SECONDS  give up waiting for a settlement after this long and answer 503
-                            (outcome unknown; kept under Traefik's fixed 30 s) (X402_SETTLE_TIMEOUT; default 20)
-  --rpc NETWORK=URL         local facilitator: RPC URL of a network; repeat per network
-                            (X402_RPC="base-sepolia=http://...,base=https://...")
+  --answer-timeout SECONDS  one budget for a whole paid answer (verification takes at most half,
+                            settlement the rest); past it the answer is 503 (outcome unknown).
+                            At most ${MAX_ANSWER_TIMEOUT_SECONDS}: Traefik gives up at 30 (X402_ANSWER_TIMEOUT; default ${DEFAULT_ANSWER_TIMEOUT_MS / 1000})
+  --max-concurrent-payments N
+                            payments verified or settled at once; more wait up to 2 s, then 503
+                            (X402_MAX_CONCURRENT_PAYMENTS; default 64)
+  --rpc NETWORK=URL         RPC URL of a network; repeat per network (X402_RPC="base-sepolia=http://...,base=https://...").
+                            Required for --facilitator local. With a remote facilitator: unknown settlements
+                            are resolved on chain (else by settling again), and smart-wallet payers are recognized.
   --settlement-key-file F   local facilitator: file holding the settlement account's private key
                             (a mounted Secret) (X402_SETTLEMENT_KEY_FILE)
   --settlement-key-secret NS/NAME/KEY
@@ -57,26 +61,32 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
     options: {
       listen: { type: "string" }, routes: { type: "string" }, "secrets-dir": { type: "string" }, kubeconfig: { type: "string" },
       namespaces: { type: "string" }, facilitator: { type: "string" }, "verify-only": { type: "boolean" }, rpc: { type: "string", multiple: true },
-      "settlement-key-file": { type: "string" }, "settlement-key-secret": { type: "string" }, "settle-timeout": { type: "string" },
-      help: { type: "boolean", short: "h" },
+      "settlement-key-file": { type: "string" }, "settlement-key-secret": { type: "string" }, "answer-timeout": { type: "string" },
+      "settle-timeout": { type: "string" }, "max-concurrent-payments": { type: "string" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return out(VERIFIER_HELP), 0;
+  const log = jsonLogger({ component: "verifier" });
+  // The last line of defence: a rejection nobody handled is logged, and the in-memory holds survive.
+  process.on("unhandledRejection", (error) => log.error("unhandled rejection", { error: String(error) }));
   const listen = parseListen(values.listen ?? env.X402_LISTEN ?? "0.0.0.0:8080");
   if (!listen) throw new UsageError("--listen must be HOST:PORT");
   const facilitatorChoice = values.facilitator ?? env.X402_FACILITATOR;
   if (!facilitatorChoice) throw new UsageError("--facilitator is required: local, or the URL of an x402 facilitator");
+  if (values["settle-timeout"] !== undefined) log.warn("--settle-timeout is now --answer-timeout: one budget for the whole answer");
+  const answerTimeoutMs = seconds(values["answer-timeout"] ?? values["settle-timeout"] ?? env.X402_ANSWER_TIMEOUT, DEFAULT_ANSWER_TIMEOUT_MS / 1000) * 1000;
+  if (!(answerTimeoutMs >= 1000 && answerTimeoutMs <= MAX_ANSWER_TIMEOUT_SECONDS * 1000)) {
+    throw new UsageError(`--answer-timeout must be between 1 and ${MAX_ANSWER_TIMEOUT_SECONDS} seconds (Traefik gives up at 30)`);
+  }
+  const maxPayments = Number(values["max-concurrent-payments"] ?? env.X402_MAX_CONCURRENT_PAYMENTS ?? 64);
+  if (!(Number.isInteger(maxPayments) && maxPayments > 0)) throw new UsageError("--max-concurrent-payments must be a positive whole number");
   const routesFile = values.routes ?? env.X402_ROUTES;
   const verifyOnly = values["verify-only"] ?? env.X402_VERIFY_ONLY === "true";
-  const log = jsonLogger({ component: "verifier" });
   const networks = DEFAULT_NETWORKS;
   const client = routesFile ? undefined : kubeClient(await loadClusterAccess(values.kubeconfig ?? env.KUBECONFIG));
-
-  const settleTimeoutMs = Number(values["settle-timeout"] ?? env.X402_SETTLE_TIMEOUT ?? 20) * 1000;
-  if (!(settleTimeoutMs > 0 && settleTimeoutMs < 30_000)) throw new UsageError("--settle-timeout must be between 0 and 30 seconds (Traefik gives up at 30)");
-  const facilitator = await chooseFacilitator(facilitatorChoice, values, env, verifyOnly, client, settleTimeoutMs);
+  const chosen = await chooseFacilitator(facilitatorChoice, values, env, verifyOnly, client);
   const metrics = verifierMetrics();
-  // Until the first table arrives nothing is priced, and /readyz says so.
+  // Until the first table arrives nothing is priced: /verify answers 503 and /readyz says so.
   const noRoutes = buildRouteTable<PricedRoute>([]);
   let current: RouteSet | undefined;
   const onChange = (set: RouteSet) => {
@@ -92,13 +102,19 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
     ? watchRoutesFile(routesFile, networks, log, onChange)
     : watchClusterRoutes(client!, namespaces, networks, log, onChange);
 
+  const isContract = chosen.isContract;
   const deps: AppDeps = {
-    routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
+    routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), ready: () => current !== undefined,
+    facilitator: chosen.facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secrets, Date.now),
-    log, metrics, ready: () => current !== undefined,
+    isContract: isContract ? (route, address) => isContract(route.network, address) : undefined,
+    answerTimeoutMs, slots: paymentSlots(maxPayments), log, metrics,
   };
   const server = await serveFetch(verifierApp(deps).fetch, listen.hostname, listen.port, verifyFastPath(deps));
-  log.info("verifier listening", { address: `${server.hostname}:${server.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin, mode: verifyOnly ? "verify-only" : "settle" });
+  log.info("verifier listening", {
+    address: `${server.hostname}:${server.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin,
+    mode: verifyOnly ? "verify-only" : "settle", answerTimeoutSeconds: answerTimeoutMs / 1000, unknownOutcomesResolved: chosen.resolution,
+  });
   const signal = await untilSignal();
   log.info("shutting down", { signal });
   await server.close();
@@ -106,41 +122,6 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
   return 0;
 }
 
-type KeyFlags = { rpc?: string[]; "settlement-key-file"?: string; "settlement-key-secret"?: string };
-
-async function chooseFacilitator(choice: string, values: KeyFlags, env: NodeJS.ProcessEnv, verifyOnly: boolean, client: ReturnType<typeof kubeClient> | undefined, settleTimeoutMs: number): Promise<Facilitator> {
-  if (choice !== "local") {
-    try {
-      return remoteFacilitator({ url: choice, settleTimeoutMs });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  }
-  const rpcUrls: Record<string, string> = {};
-  for (const pair of [...(values.rpc ?? []), ...(env.X402_RPC?.split(",") ?? [])]) {
-    const [network, url] = pair.split(/=(.*)/s).map((s) => s.trim());
-    if (!network || !url || !URL.canParse(url)) throw new UsageError(`--rpc must be NETWORK=URL, got "${pair}"`);
-    rpcUrls[network] ??= url;
-  }
-  if (Object.keys(rpcUrls).length === 0) throw new UsageError("--facilitator local needs --rpc NETWORK=URL for each network it serves");
-  const key = verifyOnly ? undefined : await settlementKey(values, env, client);
-  return localFacilitator({ rpcUrls, settlementAccount: key ? privateKeyToAccount(key) : undefined, receiptTimeoutMs: settleTimeoutMs });
-}
-
-async function settlementKey(values: KeyFlags, env: NodeJS.ProcessEnv, client: ReturnType<typeof kubeClient> | undefined): Promise<`0x${string}`> {
-  const file = values["settlement-key-file"] ?? env.X402_SETTLEMENT_KEY_FILE;
-  const secret = values["settlement-key-secret"] ?? env.X402_SETTLEMENT_KEY_SECRET;
-  let text: string;
-  if (file) text = readFileSync(file, "utf8");
-  else if (secret && client) {
-    const [namespace, name, key] = secret.split("/");
-    if (!namespace || !name || !key) throw new UsageError("--settlement-key-secret must be NAMESPACE/NAME/KEY");
-    const object = await client.request<{ data?: Record<string, string> }>("GET", resourcePath(RESOURCES.Secret, namespace, name));
-    text = Buffer.from(object.data?.[key] ?? "", "base64").toString("utf8");
-  } else throw new UsageError("settling with --facilitator local needs --settlement-key-file or --settlement-key-secret (or use --verify-only)");
-  const trimmed = text.trim();
-  const hex = trimmed.startsWith("0x") ? trimmed : `0x${trimmed}`;
-  // Never echo the key: the message names only what is wrong with it.
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new UsageError("the settlement key must be 32 bytes of hex");
-  return hex as `0x${string}`;
+function seconds(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : Number(text);
 }

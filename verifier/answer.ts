@@ -38,8 +38,16 @@ export function paymentRequiredAnswer(route: PricedRoute, resource: string): Ans
   return answer;
 }
 
-export function refused(status: 400 | 403 | 404 | 503, error: string, extra: Record<string, string> = {}): Answer {
+export function refused(status: 400 | 403 | 404 | 414 | 503, error: string, extra: Record<string, string> = {}): Answer {
   return { status, headers: { ...JSON_TYPE, ...extra }, body: JSON.stringify({ error }) };
+}
+
+/** Seconds a client should wait before retrying an unhealthy upstream or an unknown outcome. */
+export const RETRY_AFTER_SECONDS = "15";
+
+/** 503 + Retry-After: not now, and no payment was taken (or, for an unknown outcome, none will be taken twice). */
+export function unavailable(message: string): Answer {
+  return refused(503, message, { "retry-after": RETRY_AFTER_SECONDS });
 }
 
 export function allowed(headers: Record<string, string> = {}): Answer {

@@ -37,7 +37,12 @@ export function verifierApp(deps: AppDeps): Hono {
   app.all("/verify", async (c) => {
     const raw = c.req.raw.headers;
     const answer = await verify((name) => raw.get(name), c.req.query("route"), deps);
-    return new Response(answer.body === "" ? null : answer.body, { status: answer.status, headers: answer.headers });
+    try {
+      return new Response(answer.body === "" ? null : answer.body, { status: answer.status, headers: answer.headers });
+    } catch (error) {
+      const fallback = internalError(error, deps).answer;
+      return new Response(fallback.body, { status: fallback.status, headers: fallback.headers });
+    }
   });
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", (c) => (deps.ready() ? c.text("ok") : c.text("no route table loaded yet", 503)));
@@ -61,10 +66,17 @@ export function verifyFastPath(deps: AppDeps) {
       return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
     }, via, deps);
     const send = (a: Answer) => {
-      res.writeHead(a.status, a.headers);
-      res.end(a.body);
+      try {
+        res.writeHead(a.status, a.headers);
+        res.end(a.body);
+      } catch (error) {
+        // Every header value is validated before money moves; this is the last line, never a crash.
+        deps.log.error("answer could not be sent", { status: a.status, error: String(error) });
+        if (!res.headersSent) res.writeHead(503, { "content-type": "application/json", "retry-after": RETRY_AFTER_SECONDS });
+        res.end(JSON.stringify({ error: "internal error; retry later" }));
+      }
     };
-    if (answer instanceof Promise) void answer.then(send);
+    if (answer instanceof Promise) answer.then(send, (error) => send(internalError(error, deps).answer));
     else send(answer);
     return true;
   };

@@ -44,3 +44,13 @@ export const EIP3009_ABI = [
     inputs: [{ name: "account", type: "address" }], outputs: [{ name: "", type: "uint256" }],
   },
 ] as const;
+
+/** What the token logs when an authorization is used or canceled, and the transfer itself. */
+export const EIP3009_EVENTS = [
+  { type: "event", name: "AuthorizationUsed", inputs: [{ name: "authorizer", type: "address", indexed: true }, { name: "nonce", type: "bytes32", indexed: true }] },
+  { type: "event", name: "AuthorizationCanceled", inputs: [{ name: "authorizer", type: "address", indexed: true }, { name: "nonce", type: "bytes32", indexed: true }] },
+  {
+    type: "event", name: "Transfer",
+    inputs: [{ name: "from", type: "address", indexed: true }, { name: "to", type: "address", indexed: true }, { name: "value", type: "uint256", indexed: false }],
+  },
+] as const;

@@ -1,10 +1,26 @@
-// A remote x402 facilitator over its HTTP API (POST /verify, POST /settle). Timeouts are
-// bounded so an answer reaches Traefik inside its fixed 30 s ForwardAuth timeout, and a
-// settle call whose fate we cannot know is reported as unknown, never as failed.
-import type { Facilitator, PaymentContext, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
+// A remote x402 facilitator over its HTTP API (POST /verify, POST /settle). Its answers
+// are hostile input: they are parsed with schemas, and only a well-formed refusal with a
+// reason known to mean "nothing moved" is a failure. An error page, a truncated body, a
+// 429, a timeout, a reason we do not know: the settlement may have happened, so the
+// outcome is unknown (503, the hold kept), never a 402 that would make the buyer pay twice.
+import * as v from "valibot";
+import { beforeDeadline, TIMED_OUT } from "./deadline.ts";
+import type { Facilitator, PaymentContext, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 import { requirementFor } from "./facilitator.ts";
+import { NONCE_USED, sanitizeReason, settleFailureIsDefinite } from "./x402-reasons.ts";
 
-export type RemoteFacilitatorOptions = { url: string; verifyTimeoutMs?: number; settleTimeoutMs?: number; headers?: Record<string, string> };
+export type RemoteFacilitatorOptions = { url: string; headers?: Record<string, string> };
+
+const VerifyResponse = v.object({ isValid: v.boolean(), invalidReason: v.optional(v.string()), invalidMessage: v.optional(v.string()) });
+const SettleResponse = v.object({
+  success: v.boolean(),
+  errorReason: v.optional(v.string()),
+  errorMessage: v.optional(v.string()),
+  transaction: v.optional(v.string()),
+});
+const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
+/** Statuses that say "not now" about the request itself: whatever the body says, nothing is settled by them. */
+const RETRY_LATER = new Set([408, 425, 429]);
 
 /** https only, except on loopback where nothing crosses a network. */
 export function checkFacilitatorUrl(text: string): URL {
@@ -16,52 +32,72 @@ export function checkFacilitatorUrl(text: string): URL {
   return url;
 }
 
+type Reply = { status: number; body: unknown; excerpt: string } | { failure: string };
+
 export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitator {
   const base = checkFacilitatorUrl(options.url).toString().replace(/\/$/, "");
-  const call = async (path: string, context: PaymentContext, timeoutMs: number) => {
-    const response = await fetch(`${base}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...options.headers },
-      body: JSON.stringify({ x402Version: context.payment.version, paymentPayload: context.payment.decoded, paymentRequirements: requirementFor(context) }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await response.text();
-    let body: Record<string, unknown> = {};
+  const call = async (path: string, context: PaymentContext): Promise<Reply> => {
+    const work = (async () => {
+      const response = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...options.headers },
+        body: JSON.stringify({ x402Version: context.payment.version, paymentPayload: context.payment.decoded, paymentRequirements: requirementFor(context) }),
+        signal: AbortSignal.timeout(Math.max(1, context.deadline.remainingMs())),
+      });
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined; // judged as malformed below
+      }
+      return { status: response.status, body, excerpt: sanitizeReason(text, "(empty)") };
+    })();
     try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // a non-JSON answer is judged by its status alone
+      const reply = await beforeDeadline(context.deadline, work);
+      return reply === TIMED_OUT ? { failure: `facilitator ${path}: out of time` } : reply;
+    } catch (error) {
+      return { failure: `facilitator ${path}: ${(error as Error).message}` };
     }
-    return { status: response.status, body, text: text.slice(0, 200) };
+  };
+
+  const settle = async (context: PaymentContext): Promise<SettleOutcome> => {
+    const reply = await call("/settle", context);
+    if ("failure" in reply) return { kind: "unknown", message: reply.failure };
+    const parsed = v.safeParse(SettleResponse, reply.body);
+    const judged = (reply.status === 200 || (reply.status >= 400 && reply.status < 500 && !RETRY_LATER.has(reply.status))) && parsed.success;
+    if (!judged) return { kind: "unknown", message: `facilitator /settle answered ${reply.status}: ${reply.excerpt}` };
+    const { success, errorReason, errorMessage } = parsed.output;
+    const transaction = TX_HASH.test(parsed.output.transaction ?? "") ? parsed.output.transaction : undefined;
+    if (success && reply.status === 200) return { kind: "settled", transaction: transaction ?? "" };
+    const reason = sanitizeReason(errorReason, "settlement_failed");
+    const message = sanitizeReason(errorMessage, reason);
+    if (!success && settleFailureIsDefinite(reason, context.retry)) return { kind: "failed", reason, message };
+    return { kind: "unknown", reason, message: `facilitator /settle: ${reason}: ${message}`, transaction };
   };
 
   return {
     async verify(context): Promise<VerifyOutcome> {
-      try {
-        const { status, body, text } = await call("/verify", context, options.verifyTimeoutMs ?? 10_000);
-        if (status !== 200) return { kind: "unavailable", message: `facilitator /verify answered ${status}: ${text}` };
-        if (body.isValid === true) return { kind: "valid", payer: String(body.payer ?? context.payment.authorization.from) };
-        const reason = String(body.invalidReason ?? "invalid_payment");
-        return { kind: "invalid", reason, message: String(body.invalidMessage ?? reason) };
-      } catch (error) {
-        return { kind: "unavailable", message: `facilitator /verify: ${(error as Error).message}` };
-      }
+      const reply = await call("/verify", context);
+      if ("failure" in reply) return { kind: "unavailable", message: reply.failure };
+      const parsed = v.safeParse(VerifyResponse, reply.body);
+      if (reply.status !== 200 || !parsed.success) return { kind: "unavailable", message: `facilitator /verify answered ${reply.status}: ${reply.excerpt}` };
+      if (parsed.output.isValid) return { kind: "valid" };
+      const reason = sanitizeReason(parsed.output.invalidReason, "invalid_payment");
+      return { kind: "invalid", reason, message: sanitizeReason(parsed.output.invalidMessage, reason) };
     },
-
-    async settle(context): Promise<SettleOutcome> {
-      try {
-        const { status, body, text } = await call("/settle", context, options.settleTimeoutMs ?? 25_000);
-        if (status >= 400 && status < 500) return { kind: "failed", reason: "settlement_refused", message: `facilitator /settle answered ${status}: ${text}` };
-        if (status !== 200) return { kind: "unknown", message: `facilitator /settle answered ${status}: ${text}` };
-        const transaction = typeof body.transaction === "string" ? body.transaction : "";
-        if (body.success === true) return { kind: "settled", transaction, payer: String(body.payer ?? context.payment.authorization.from) };
-        const reason = String(body.errorReason ?? "settlement_failed");
-        // A transaction hash, or a "pending" reason, means it may still land: unknown, not failed.
-        if (transaction || /pending/i.test(reason)) return { kind: "unknown", message: `facilitator: ${reason}`, transaction: transaction || undefined };
-        return { kind: "failed", reason, message: String(body.errorMessage ?? reason) };
-      } catch (error) {
-        return { kind: "unknown", message: `facilitator /settle: ${(error as Error).message}` };
-      }
+    settle,
+    /**
+     * Without a chain to read, the facilitator's own answer to the same payment settled
+     * again: it settles it now if it never landed, or (the official one) waits for its
+     * pending transaction. A used nonce means the authorization was executed; whether by
+     * this transfer only the chain can tell (pair the facilitator with --rpc for that).
+     */
+    async resolve(context): Promise<Resolution> {
+      const outcome = await settle({ ...context, retry: true });
+      if (outcome.kind === "settled") return { kind: "settled", transaction: outcome.transaction || undefined };
+      if (outcome.kind === "unknown" && NONCE_USED.has(outcome.reason ?? "")) return { kind: "settled", transaction: outcome.transaction };
+      return { kind: "unknown", message: outcome.kind === "failed" ? outcome.reason : outcome.message };
     },
   };
 }

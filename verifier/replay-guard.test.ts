@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { memoryReplayGuard, reservationKey } from "./replay-guard.ts";
+import { memoryReplayGuard, reservationKey, UNKNOWN_KEPT_SECONDS } from "./replay-guard.ts";
 
 const key = reservationKey(84532, "0xToken", "0xAbC", "0x01");
 
@@ -37,5 +37,24 @@ describe("replay guard", () => {
     for (let i = 0; i < 1000; i++) guard.reserve(`k${i}`, 20n, 10n);
     guard.reserve("late", 100n, 60n);
     expect(guard.size).toBe(1);
+  });
+
+  it("lets exactly one caller move a reservation out of a state", () => {
+    const guard = memoryReplayGuard();
+    guard.reserve(key, 100n, 10n);
+    guard.mark(key, "unknown", "0xabc");
+    const claims = Array.from({ length: 10 }, () => guard.transition(key, "unknown", "resolving"));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(guard.transition(key, "resolving", "in-flight")).toBe(true);
+    expect(guard.reserve(key, 100n, 11n)).toEqual({ taken: false, held: { state: "in-flight", expires: 100n, transaction: "0xabc" } });
+    expect(guard.transition("absent", "unknown", "resolving")).toBe(false);
+  });
+
+  it("remembers an unknown outcome past the authorization's expiry, so a late retry is still resolved", () => {
+    const guard = memoryReplayGuard();
+    guard.reserve(key, 100n, 10n);
+    guard.mark(key, "unknown");
+    expect(guard.reserve(key, 100n, 101n)).toMatchObject({ taken: false, held: { state: "unknown" } });
+    expect(guard.reserve(key, 100n, 101n + UNKNOWN_KEPT_SECONDS).taken).toBe(true);
   });
 });

@@ -3,11 +3,19 @@
 // later, is refused even when we only verify and never settle. A definite failure frees
 // it for an honest retry; an unknown settlement outcome keeps it, marked so that a retry
 // of the same payment can learn what happened instead of being asked to pay again.
+// Whoever moves a reservation out of a state owns the next step (`transition` is a
+// compare-and-set), so ten concurrent retries of one payment resolve it once.
 
 export type ReservationKey = string;
-/** in-flight: being verified or settled; unknown: settlement sent, outcome not known; done: paid and served. */
-export type ReservationState = "in-flight" | "unknown" | "done";
+/**
+ * in-flight: being verified or settled; unknown: settlement sent, outcome not known;
+ * resolving: a retry is finding out what happened; done: paid and served.
+ */
+export type ReservationState = "in-flight" | "unknown" | "resolving" | "done";
 export type Reservation = { state: ReservationState; expires: bigint; transaction?: string };
+
+/** An unknown outcome is remembered this long past the authorization's expiry, so a late retry can still be resolved. */
+export const UNKNOWN_KEPT_SECONDS = 3600n;
 
 export function reservationKey(chainId: number, token: string, from: string, nonce: string): ReservationKey {
   return `${chainId}:${token.toLowerCase()}:${from.toLowerCase()}:${nonce.toLowerCase()}`;
@@ -16,6 +24,8 @@ export function reservationKey(chainId: number, token: string, from: string, non
 export type ReplayGuard = {
   /** Takes the reservation, or returns the one already held. */
   reserve(key: ReservationKey, expiresAtSeconds: bigint, nowSeconds: bigint): { taken: true } | { taken: false; held: Reservation };
+  /** Moves the reservation to `to` only if it is in `from`; false when someone else moved it first. */
+  transition(key: ReservationKey, from: ReservationState, to: ReservationState, transaction?: string): boolean;
   mark(key: ReservationKey, state: ReservationState, transaction?: string): void;
   release(key: ReservationKey): void;
   readonly size: number;
@@ -25,17 +35,24 @@ export type ReplayGuard = {
 export function memoryReplayGuard(): ReplayGuard {
   const held = new Map<ReservationKey, Reservation>();
   let nextSweep = 0n;
+  const lapsed = (r: Reservation, now: bigint) => (r.state === "unknown" || r.state === "resolving" ? r.expires + UNKNOWN_KEPT_SECONDS : r.expires) < now;
   const sweep = (now: bigint) => {
-    for (const [key, r] of held) if (r.expires < now) held.delete(key);
+    for (const [key, r] of held) if (lapsed(r, now)) held.delete(key);
     nextSweep = now + 30n;
   };
   return {
     reserve(key, expires, now) {
       if (now >= nextSweep) sweep(now);
       const existing = held.get(key);
-      if (existing && existing.expires >= now) return { taken: false, held: existing };
+      if (existing && !lapsed(existing, now)) return { taken: false, held: existing };
       held.set(key, { state: "in-flight", expires });
       return { taken: true };
+    },
+    transition(key, from, to, transaction) {
+      const existing = held.get(key);
+      if (existing?.state !== from) return false;
+      held.set(key, { ...existing, state: to, transaction: transaction ?? existing.transaction });
+      return true;
     },
     mark(key, state, transaction) {
       const existing = held.get(key);

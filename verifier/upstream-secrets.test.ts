@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PricedRoute } from "./priced-route.ts";
-import { upstreamAuthorization } from "./upstream-secrets.ts";
+import { directorySecrets, SecretMissing, upstreamAuthorization } from "./upstream-secrets.ts";
 
 const route = { namespace: "llm", upstreamAuth: { secretKeyRef: { name: "litellm-secrets", key: "KEY" }, scheme: "Bearer" } } as unknown as PricedRoute;
 
@@ -28,12 +28,24 @@ describe("upstreamAuthorization", () => {
     time = 5000;
     failure = new Error("connect ECONNREFUSED");
     expect(await auth(route)).toBe("Bearer sk-1");
-    failure = new Error("Secret llm/litellm-secrets not found");
+    failure = new SecretMissing("Secret llm/litellm-secrets not found");
     expect(await auth(route)).toBeInstanceOf(Error);
   });
 
   it("sends nothing for a route without upstream auth", async () => {
     const auth = upstreamAuthorization(async () => "x", () => 0);
     expect(await auth({ namespace: "llm" } as PricedRoute)).toBeUndefined();
+  });
+
+  it.each([["sk-1\nX-Injected: 1"], ["sk-\u0000"], ["sk-é"], [""]])("refuses a Secret value that cannot be a header: %j", async (value) => {
+    const auth = upstreamAuthorization(async () => value, () => 0);
+    const result = await auth(route);
+    expect(result).toBeInstanceOf(Error);
+    expect(String(result)).toContain("Secret llm/litellm-secrets");
+    expect(String(result)).not.toContain(value || "never");
+  });
+
+  it("tells a missing mounted Secret from an unreadable one", async () => {
+    await expect(directorySecrets("/nonexistent-dir")("llm", "s", "k")).rejects.toBeInstanceOf(SecretMissing);
   });
 });

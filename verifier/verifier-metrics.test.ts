@@ -33,4 +33,15 @@ describe("verifier metrics", () => {
     expect(text).toContain(`x402_verifier_request_duration_seconds_bucket{${labels},le="0.0005"} 2\n`);
     expect(text).toContain(`x402_verifier_request_duration_seconds_count{${labels}} 3\n`);
   });
+
+  it("counts refusals under a fixed set of reasons: 5,000 distinct facilitator strings make one series", () => {
+    const metrics = verifierMetrics();
+    for (let i = 0; i < 5000; i++) metrics.refused(route(), `facilitator says no #${i}\n"quoted"`);
+    metrics.refused(route(), "invalid_exact_evm_payload_signature");
+    const series = metrics.registry.render().split("\n").filter((line) => line.startsWith("x402_verifier_payments_refused_total{"));
+    expect(series).toEqual([
+      'x402_verifier_payments_refused_total{route="/services/llm/*",namespace="shop",offer="llm",reason="other"} 5000',
+      'x402_verifier_payments_refused_total{route="/services/llm/*",namespace="shop",offer="llm",reason="invalid_exact_evm_payload_signature"} 1',
+    ]);
+  });
 });

@@ -3,6 +3,7 @@
 // costs a few additions, not label formatting: /verify runs for every request.
 import { type BoundCounter, type BoundHistogram, createRegistry, LATENCY_BUCKETS, type Registry } from "../adapters/http/metrics.ts";
 import type { PricedRoute } from "./priced-route.ts";
+import { metricReason } from "./x402-reasons.ts";
 
 export type VerifierMetrics = ReturnType<typeof verifierMetrics>;
 
@@ -44,7 +45,8 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
     },
     verified: (route: PricedRoute) => verified.inc(labels(route)),
     settled: (route: PricedRoute) => settled.inc(labels(route)),
-    refused: (route: PricedRoute | undefined, reason: string) => refusedPayments.inc({ ...labels(route), reason }),
+    /** The reason is counted under a fixed label set: a facilitator's free text never becomes a series. */
+    refused: (route: PricedRoute | undefined, reason: string) => refusedPayments.inc({ ...labels(route), reason: metricReason(reason) }),
     routes: (count: number) => routes.set(count),
   };
 }

@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import * as v from "valibot";
 import { parse } from "yaml";
+import { registerSecret } from "../log.ts";
 
 export type ClusterAccess = {
   server: string;
@@ -68,7 +69,7 @@ function inCluster(host: string, port: string, dir: string): ClusterAccess {
   const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
     server,
-    httpsOptions: async () => ({ ca: readFileSync(join(dir, "ca.crt")), headers: { authorization: `Bearer ${readFileSync(join(dir, "token"), "utf8").trim()}` } }),
+    httpsOptions: async () => ({ ca: readFileSync(join(dir, "ca.crt")), headers: { authorization: `Bearer ${secret(readFileSync(join(dir, "token"), "utf8").trim())}` } }),
   };
 }
 
@@ -89,6 +90,8 @@ async function fromKubeconfig(path: string): Promise<ClusterAccess> {
   const ca = read(cluster["certificate-authority-data"], cluster["certificate-authority"]);
   const cert = read(user["client-certificate-data"], user["client-certificate"]);
   const key = read(user["client-key-data"], user["client-key"]);
+  if (key) registerSecret(key.toString("utf8"));
+  registerSecret(user.password);
   return {
     server: cluster.server,
     async httpsOptions() {
@@ -97,7 +100,7 @@ async function fromKubeconfig(path: string): Promise<ClusterAccess> {
       if (cluster["insecure-skip-tls-verify"]) options.rejectUnauthorized = false;
       if (cluster["tls-server-name"]) options.servername = cluster["tls-server-name"];
       if (cert && key) Object.assign(options, { cert, key });
-      const token = user.token ?? (user.tokenFile ? readFileSync(user.tokenFile, "utf8").trim() : undefined);
+      const token = secret(user.token ?? (user.tokenFile ? readFileSync(user.tokenFile, "utf8").trim() : undefined));
       if (token) options.headers = { authorization: `Bearer ${token}` };
       else if (user.username !== undefined) options.headers = { authorization: `Basic ${Buffer.from(`${user.username}:${user.password ?? ""}`).toString("base64")}` };
       return options;
@@ -127,4 +130,10 @@ async function viaClientNode(load: (kc: ClientNodeConfig) => void, env: Record<s
       return options;
     },
   };
+}
+
+/** A credential, registered with the logger so that it never appears in a log line. */
+function secret<T extends string | undefined>(value: T): T {
+  registerSecret(value);
+  return value;
 }

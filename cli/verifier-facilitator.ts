@@ -1,0 +1,101 @@
+// Which facilitator the verifier uses, and what it may read from chains: the RPC URLs
+// (--rpc) serve the local facilitator, and, beside a remote one, find out exactly whether
+// an unknown settlement landed and whether a payer is a smart wallet.
+import { Buffer } from "node:buffer";
+import { readFileSync } from "node:fs";
+import { privateKeyToAccount } from "viem/accounts";
+import type { KubeClient } from "../adapters/k8s/client.ts";
+import { RESOURCES, resourcePath } from "../adapters/k8s/resources.ts";
+import { registerSecret } from "../adapters/log.ts";
+import type { Network } from "../core/networks.ts";
+import { chainClients } from "../verifier/chain-clients.ts";
+import { beforeDeadline, deadlineAfter, TIMED_OUT } from "../verifier/deadline.ts";
+import type { Facilitator } from "../verifier/facilitator.ts";
+import { localFacilitator } from "../verifier/facilitator-local.ts";
+import { remoteFacilitator } from "../verifier/facilitator-remote.ts";
+import { resolveOnChain } from "../verifier/settlement-resolver.ts";
+import { UsageError } from "./config-flags.ts";
+
+export type FacilitatorFlags = { rpc?: string[]; "settlement-key-file"?: string; "settlement-key-secret"?: string };
+
+export type FacilitatorChoice = {
+  facilitator: Facilitator;
+  /** Present when a chain can be read for the route's network. */
+  isContract?(network: Network, address: `0x${string}`): Promise<boolean>;
+  /** How unknown outcomes are resolved, for the startup log. */
+  resolution: string;
+};
+
+export async function chooseFacilitator(choice: string, flags: FacilitatorFlags, env: NodeJS.ProcessEnv, verifyOnly: boolean, client: KubeClient | undefined): Promise<FacilitatorChoice> {
+  const rpcUrls = parseRpcUrls([...(flags.rpc ?? []), ...(env.X402_RPC?.split(",") ?? [])]);
+  const hasRpc = Object.keys(rpcUrls).length > 0;
+  const isContract = hasRpc ? contractCheck(rpcUrls) : undefined;
+  if (choice !== "local") {
+    let remote: Facilitator;
+    try {
+      remote = remoteFacilitator({ url: choice });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    if (!hasRpc) return { facilitator: remote, resolution: "by settling again at the facilitator (give --rpc to read the chain instead)" };
+    const chains = chainClients({ rpcUrls });
+    const resolve: Facilitator["resolve"] = async (context, transaction) => {
+      const c = chains.for(context.route.network);
+      if (!c) return remote.resolve(context, transaction);
+      const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context, transaction));
+      return resolution === TIMED_OUT ? { kind: "unknown", message: "out of time reading the chain" } : resolution;
+    };
+    return { facilitator: { ...remote, resolve }, isContract, resolution: "on chain, where an RPC is given" };
+  }
+  if (!hasRpc) throw new UsageError("--facilitator local needs --rpc NETWORK=URL for each network it serves");
+  const key = verifyOnly ? undefined : await settlementKey(flags, env, client);
+  const chains = chainClients({ rpcUrls, settlementAccount: key ? privateKeyToAccount(key) : undefined });
+  return { facilitator: localFacilitator(chains), isContract, resolution: "on chain" };
+}
+
+function parseRpcUrls(pairs: string[]): Record<string, string> {
+  const rpcUrls: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [network, url] = pair.split(/=(.*)/s).map((s) => s.trim());
+    if (!network || !url || !URL.canParse(url)) throw new UsageError(`--rpc must be NETWORK=URL, got "${pair}"`);
+    rpcUrls[network] ??= url;
+  }
+  return rpcUrls;
+}
+
+/** Whether an address holds code; answers cached, since a payer's wallet does not stop being a contract. */
+function contractCheck(rpcUrls: Record<string, string>) {
+  const chains = chainClients({ rpcUrls });
+  const known = new Map<string, boolean>();
+  return async (network: Network, address: `0x${string}`): Promise<boolean> => {
+    const c = chains.for(network);
+    if (!c) return false;
+    const key = `${network.chainId}:${address.toLowerCase()}`;
+    const cached = known.get(key);
+    if (cached !== undefined) return cached;
+    const code = await beforeDeadline(deadlineAfter(5000), c.public.getCode({ address }));
+    if (code === TIMED_OUT) throw new Error(`${network.name}: no answer about ${address}`);
+    const contract = code !== undefined && code !== "0x";
+    if (contract) known.set(key, true);
+    return contract;
+  };
+}
+
+async function settlementKey(flags: FacilitatorFlags, env: NodeJS.ProcessEnv, client: KubeClient | undefined): Promise<`0x${string}`> {
+  const file = flags["settlement-key-file"] ?? env.X402_SETTLEMENT_KEY_FILE;
+  const secret = flags["settlement-key-secret"] ?? env.X402_SETTLEMENT_KEY_SECRET;
+  let text: string;
+  if (file) text = readFileSync(file, "utf8");
+  else if (secret && client) {
+    const [namespace, name, key] = secret.split("/");
+    if (!namespace || !name || !key) throw new UsageError("--settlement-key-secret must be NAMESPACE/NAME/KEY");
+    const object = await client.request<{ data?: Record<string, string> }>("GET", resourcePath(RESOURCES.Secret, namespace, name));
+    text = Buffer.from(object.data?.[key] ?? "", "base64").toString("utf8");
+  } else throw new UsageError("settling with --facilitator local needs --settlement-key-file or --settlement-key-secret (or use --verify-only)");
+  const trimmed = text.trim();
+  registerSecret(trimmed);
+  const hex = trimmed.startsWith("0x") ? trimmed : `0x${trimmed}`;
+  // Never echo the key: the message names only what is wrong with it.
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new UsageError("the settlement key must be 32 bytes of hex");
+  return hex as `0x${string}`;
+}

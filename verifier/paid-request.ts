@@ -1,0 +1,168 @@
+// A request that carries a payment: decode, check what needs no chain (fields, then the
+// signature), reserve the authorization, verify, settle, and only then let it through.
+// The rules for money: 402 only when nothing can have moved; 503 + Retry-After when we
+// cannot tell yet (the hold is kept, so the buyer's retry of the same payment learns what
+// happened instead of paying again); 200 only after a settled (or verified, in
+// verify-only mode) payment. Every wait takes its time from one deadline.
+import { networkIdFor } from "../core/networks.ts";
+import { allowed, base64Json, paymentRequired, refused, unavailable } from "./answer.ts";
+import { checkPayment } from "./check-payment.ts";
+import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } from "./deadline.ts";
+import type { PaymentContext, SettleOutcome } from "./facilitator.ts";
+import type { Decision, VerifierDeps } from "./forward-auth.ts";
+import { decodePaymentHeader } from "./payment-header.ts";
+import { signerOf } from "./payment-signature.ts";
+import type { PricedRoute } from "./priced-route.ts";
+import { reservationKey } from "./replay-guard.ts";
+import { REASON } from "./x402-reasons.ts";
+
+/** Traefik gives up at 30 s; this leaves room for the network on both sides. */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 25_000;
+/** Starting a settlement with less time than this left would make its outcome unknown for sure. */
+export const MIN_SETTLE_MS = 1000;
+/** How long a payment waits for a free slot before it is told to come back. */
+const SLOT_WAIT_MS = 2000;
+
+type Paid = { context: PaymentContext; key: string; credentials: string | undefined };
+
+export async function decidePayment(route: PricedRoute, resource: string, header: string, version: 1 | 2, deps: VerifierDeps): Promise<Decision> {
+  const deadline = deadlineAfter(deps.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS);
+  const decoded = decodePaymentHeader(header, version);
+  if (!decoded.ok) return { route, answer: refused(400, decoded.reason) };
+  const payment = decoded.payment;
+  const a = payment.authorization;
+  const now = deps.nowSeconds();
+  const refusal = checkPayment(payment, route, now);
+  if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
+
+  const signer = await signerOf(payment, route);
+  if (signer === "other") {
+    // Only a contract wallet may sign with a key that is not its address; without a chain to ask, it is junk.
+    const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(route, a.from).catch(() => TIMED_OUT)) : false;
+    if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
+    if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
+  }
+  // Read the upstream's credentials before taking money: no payment for a request we cannot deliver.
+  const credentials = await beforeDeadline(deadline, deps.upstreamAuthorization(route));
+  if (credentials === TIMED_OUT || credentials instanceof Error) {
+    deps.log.error("upstream credentials unavailable", { route: route.key, error: credentials === TIMED_OUT ? "out of time" : credentials.message });
+    return { route, answer: unavailable("the service's credentials are unavailable; no payment was taken") };
+  }
+
+  const key = reservationKey(route.network.chainId, route.network.asset, a.from, a.nonce);
+  const paid: Paid = { context: { payment, route, resource, deadline, signedByPayer: signer === "payer" }, key, credentials };
+  const reservation = deps.guard.reserve(key, a.validBefore, now);
+  if (!reservation.taken) {
+    const { state, transaction } = reservation.held;
+    if (state === "done") return refuse(route, resource, REASON.alreadyUsed, "this payment authorization was already used", deps);
+    // Still being settled, or another retry is finding out: asking the buyer to pay now could charge twice.
+    if (state !== "unknown" || !deps.guard.transition(key, "unknown", "resolving")) {
+      return { route, answer: unavailable("this payment is being processed; do not pay again, retry this request later") };
+    }
+    const resumed = await resume(paid, transaction, deps);
+    if (resumed) return resumed;
+    paid.context.retry = true;
+  }
+  const release = deps.slots ? await deps.slots.acquire(shorterOf(deadline, Math.min(SLOT_WAIT_MS, deadline.remainingMs() / 4))) : () => {};
+  if (!release) {
+    deps.guard.release(key);
+    return { route, answer: unavailable("too many payments in progress; no payment was taken, retry later") };
+  }
+  try {
+    return await verifyAndSettle(paid, deps);
+  } catch (error) {
+    // An exception after reserving may have happened after sending: keep the reservation.
+    deps.guard.mark(key, "unknown");
+    deps.log.error("payment processing failed", { route: route.key, error: String(error) });
+    return { route, answer: unknownOutcome() };
+  } finally {
+    release();
+  }
+}
+
+/**
+ * The same authorization again, after an unknown outcome; we hold the "resolving" claim.
+ * Settled: serve it once. Not settled: settle afresh (undefined). Still unknown: 503 again.
+ */
+async function resume({ context, key, credentials }: Paid, transaction: string | undefined, deps: VerifierDeps): Promise<Decision | undefined> {
+  const { route } = context;
+  const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context, transaction).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
+  if (resolution === TIMED_OUT || resolution.kind === "unknown") {
+    deps.guard.transition(key, "resolving", "unknown");
+    deps.log.warn("settlement outcome still unknown", { route: route.key, transaction, message: resolution === TIMED_OUT ? "out of time" : resolution.message });
+    return { route, answer: unknownOutcome() };
+  }
+  if (resolution.kind === "not-settled") {
+    deps.guard.transition(key, "resolving", "in-flight");
+    return undefined;
+  }
+  const settled = resolution.transaction ?? transaction ?? "";
+  deps.guard.transition(key, "resolving", "done", settled);
+  deps.metrics?.settled(route);
+  deps.log.info("unknown settlement resolved: it landed; serving the retry", { route: route.key, transaction: settled });
+  return pass(context, settled, credentials);
+}
+
+async function verifyAndSettle({ context, key, credentials }: Paid, deps: VerifierDeps): Promise<Decision> {
+  const { route, resource, deadline } = context;
+  // Verification may take half of what is left, so that settlement still has time.
+  const verifyBy: Deadline = deps.mode === "verify-only" ? deadline : shorterOf(deadline, deadline.remainingMs() / 2);
+  // The facilitators keep to their deadlines; this holds even for one that does not.
+  const verified = await beforeDeadline(verifyBy, deps.facilitator.verify({ ...context, deadline: verifyBy })).then((v) => v === TIMED_OUT ? unreachable : v);
+  if (verified.kind !== "valid") {
+    deps.guard.release(key);
+    if (verified.kind === "unavailable") {
+      deps.log.warn("payment verification unavailable", { route: route.key, message: verified.message });
+      return { route, answer: unavailable("payment verification is unavailable; no payment was taken, retry later") };
+    }
+    return refuse(route, resource, verified.reason, verified.message, deps);
+  }
+  deps.metrics?.verified(route);
+  if (deps.mode === "verify-only") {
+    deps.guard.mark(key, "done");
+    return pass(context, "", credentials);
+  }
+  if (deadline.remainingMs() < MIN_SETTLE_MS) {
+    deps.guard.release(key);
+    return { route, answer: unavailable("no time left to settle within Traefik's timeout; no payment was taken, retry later") };
+  }
+  const settled = await beforeDeadline(deadline, deps.facilitator.settle(context)).then((v) => v === TIMED_OUT ? outOfTime : v);
+  if (settled.kind === "failed") {
+    deps.guard.release(key);
+    return refuse(route, resource, settled.reason, settled.message, deps);
+  }
+  if (settled.kind === "unavailable") {
+    deps.guard.release(key);
+    deps.log.warn("settlement unavailable; nothing was sent", { route: route.key, message: settled.message });
+    return { route, answer: unavailable("settlement is unavailable; no payment was taken, retry later") };
+  }
+  if (settled.kind === "unknown") {
+    deps.guard.mark(key, "unknown", settled.transaction);
+    deps.log.error("settlement outcome unknown; the reservation is kept", { route: route.key, transaction: settled.transaction, message: settled.message });
+    return { route, answer: unknownOutcome() };
+  }
+  deps.guard.mark(key, "done", settled.transaction);
+  deps.metrics?.settled(route);
+  return pass(context, settled.transaction, credentials);
+}
+
+const unreachable = { kind: "unavailable", message: "verification out of time" } as const;
+const outOfTime: SettleOutcome = { kind: "unknown", message: "settlement out of time" };
+
+function unknownOutcome() {
+  return unavailable("settlement outcome unknown; do not pay again, retry this request later");
+}
+
+/** Every header value here is one we made or validated: base64, an address checked by the schema, a Secret checked when read. */
+function pass({ route, payment }: PaymentContext, transaction: string, credentials: string | undefined): Decision {
+  const payer = payment.authorization.from;
+  const settlement = { success: true, transaction, network: networkIdFor(payment.version, route.network), payer };
+  const headers: Record<string, string> = { "x-payment-response": base64Json(settlement), "x-payment-payer": payer };
+  if (credentials !== undefined) headers.authorization = credentials;
+  return { route, answer: allowed(headers) };
+}
+
+function refuse(route: PricedRoute, resource: string, reason: string, message: string, deps: VerifierDeps): Decision {
+  deps.metrics?.refused(route, reason);
+  return { route, answer: paymentRequired(route, resource, `${reason}: ${message}`) };
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { deadlineAfter } from "./deadline.ts";
+import { paymentSlots } from "./payment-slots.ts";
+
+describe("payment slots", () => {
+  it("lets `limit` payments in at once, the next in line when one ends", async () => {
+    const slots = paymentSlots(2);
+    const a = await slots.acquire(deadlineAfter(1000));
+    const b = await slots.acquire(deadlineAfter(1000));
+    const waiting = slots.acquire(deadlineAfter(1000));
+    expect([slots.inUse, slots.waiting]).toEqual([2, 1]);
+    a!();
+    const c = await waiting;
+    expect(c).toBeTypeOf("function");
+    expect([slots.inUse, slots.waiting]).toEqual([2, 0]);
+    b!();
+    c!();
+    c!(); // releasing twice frees one slot only
+    expect(slots.inUse).toBe(0);
+  });
+
+  it("gives up when no slot comes free before the deadline, and forgets the waiter", async () => {
+    const slots = paymentSlots(1);
+    const held = await slots.acquire(deadlineAfter(1000));
+    expect(await slots.acquire(deadlineAfter(20))).toBeUndefined();
+    expect(slots.waiting).toBe(0);
+    held!();
+    expect(slots.inUse).toBe(0);
+    expect(await slots.acquire(deadlineAfter(20))).toBeTypeOf("function");
+  });
+});

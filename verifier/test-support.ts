@@ -1,0 +1,79 @@
+// Fixtures for the verifier's unit tests: priced routes, payments signed with a real key
+// (the verifier recovers every signature before anything else), a scripted facilitator.
+// Imported by tests only.
+import { Buffer } from "node:buffer";
+import * as v from "valibot";
+import { privateKeyToAccount } from "viem/accounts";
+import { DEFAULT_NETWORKS } from "../core/networks.ts";
+import { PaymentRouteSchema } from "../core/payment-route.ts";
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./eip3009.ts";
+import type { Facilitator, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
+import type { VerifierDeps } from "./forward-auth.ts";
+import { isPricingError, priceRoute, type PricedRoute } from "./priced-route.ts";
+import { memoryReplayGuard } from "./replay-guard.ts";
+import { buildRouteTable } from "./route-table.ts";
+
+export const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+/** Hardhat's well-known third account: a key anyone may use in tests. */
+export const BUYER_ACCOUNT = privateKeyToAccount("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
+export const BUYER = BUYER_ACCOUNT.address;
+export const NOW = 1_800_000_000n;
+export const quiet = { info() {}, warn() {}, error() {}, child: () => quiet };
+
+export function pricedRoute(spec: Record<string, unknown> = {}, meta: { name?: string; namespace?: string } = {}): PricedRoute {
+  const raw = v.parse(PaymentRouteSchema, {
+    apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute",
+    metadata: { name: meta.name ?? "llm-payment", namespace: meta.namespace ?? "shop", annotations: { "obol.org/offer": `${meta.namespace ?? "shop"}/llm` } },
+    spec: { pattern: "/services/llm/*", price: "0.001", payTo: PAY_TO, network: "base-sepolia", ...spec },
+  });
+  const priced = priceRoute(raw, DEFAULT_NETWORKS);
+  if (isPricingError(priced)) throw new Error(priced.message);
+  return priced;
+}
+
+export type Authorization = { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string };
+
+/** A v1 X-PAYMENT header for the route's network, signed by `signer` (the buyer by default). */
+export async function signedPayment(overrides: Partial<Authorization> = {}, options: { signer?: typeof BUYER_ACCOUNT; nonce?: number } = {}): Promise<string> {
+  const network = DEFAULT_NETWORKS.find((n) => n.name === "base-sepolia")!;
+  const authorization: Authorization = {
+    from: BUYER, to: PAY_TO, value: "1000", validAfter: String(NOW - 60n), validBefore: String(NOW + 300n),
+    nonce: `0x${(options.nonce ?? 17).toString(16).padStart(64, "0")}`, ...overrides,
+  };
+  const signature = await (options.signer ?? BUYER_ACCOUNT).signTypedData({
+    domain: { name: network.tokenName, version: network.tokenVersion, chainId: network.chainId, verifyingContract: network.asset },
+    types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization",
+    message: { ...authorization, from: authorization.from as `0x${string}`, to: authorization.to as `0x${string}`, value: BigInt(authorization.value), validAfter: BigInt(authorization.validAfter), validBefore: BigInt(authorization.validBefore), nonce: authorization.nonce as `0x${string}` },
+  });
+  return Buffer.from(JSON.stringify({ x402Version: 1, scheme: "exact", network: "base-sepolia", payload: { signature, authorization } })).toString("base64");
+}
+
+type Scripted<T> = T | (() => T | Promise<T>);
+
+/** A facilitator that answers what it is told and counts its calls. */
+export function scripted(verify: Scripted<VerifyOutcome>, settle: Scripted<SettleOutcome>, resolve: Scripted<Resolution> = { kind: "unknown", message: "cannot tell" }) {
+  const calls = { verify: 0, settle: 0, resolve: 0 };
+  const run = async <T>(s: Scripted<T>) => (typeof s === "function" ? await (s as () => T | Promise<T>)() : s);
+  const facilitator: Facilitator = {
+    verify: async () => (calls.verify++, run(verify)),
+    settle: async () => (calls.settle++, run(settle)),
+    resolve: async () => (calls.resolve++, run(resolve)),
+  };
+  return { facilitator, calls };
+}
+
+export function verifierDeps(facilitator: Facilitator, overrides: Partial<VerifierDeps> = {}): VerifierDeps {
+  const route = pricedRoute();
+  const table = buildRouteTable([{ pattern: route.pattern, value: route }]);
+  return {
+    routes: () => table, routeByKey: (key) => (key === route.key ? route : undefined), ready: () => true, facilitator, guard: memoryReplayGuard(), mode: "settle",
+    nowSeconds: () => NOW, upstreamAuthorization: async () => undefined, log: quiet, ...overrides,
+  };
+}
+
+export const request = (headers: Record<string, string>) => (name: string) => headers[name] ?? null;
+export const paidRequest = (payment: string, extra: Record<string, string> = {}) =>
+  request({ "x-forwarded-uri": "/services/llm/v1/chat?x=1", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com", "x-payment": payment, ...extra });
+
+export const VALID: VerifyOutcome = { kind: "valid" };
+export const SETTLED: SettleOutcome = { kind: "settled", transaction: `0x${"cd".repeat(32)}` };
