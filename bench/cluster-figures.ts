@@ -1,6 +1,7 @@
 // The figures that need the real stack: how fast a price edit reaches the verifier, how
 // fast offers converge against a plain client making the same writes, idle writes, and
 // memory with many routes and offers.
+import { formatAtomic } from "../core/decimal.ts";
 import { readFileSync } from "node:fs";
 import type { KubeClient } from "../adapters/k8s/client.ts";
 import { RESOURCES, resourceForKind, resourcePath } from "../adapters/k8s/resources.ts";
@@ -49,14 +50,14 @@ export async function clusterFigures(log: (line: string) => void): Promise<Figur
     // propagation: edits of a PaymentRoute's price, until the verifier asks the new one.
     await apply(stack.admin, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } }]);
     const routePath = resourcePath(RESOURCES.PaymentRoute, "bench", "edited");
-    const priced = (amount: number) => ({ apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "edited", namespace: "bench" }, spec: { pattern: "/edited/*", price: "0.000001", amount: String(amount), payTo: stack.payTo, network: "base-sepolia", priceModel: "perRequest" } });
+    const priced = (amount: number) => ({ apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "edited", namespace: "bench" }, spec: { pattern: "/edited/*", price: formatAtomic(BigInt(amount), 6), payTo: stack.payTo, network: "base-sepolia", priceModel: "perRequest" } });
     await apply(stack.admin, [priced(1)]);
     const asked = async () => (await (await fetch(stack.verifierUrl, { headers: { "x-forwarded-uri": "/edited/x" } })).json()).accepts?.[0]?.maxAmountRequired;
     await waitFor("first price", async () => (await asked()) === "1", 10_000);
     const delays: number[] = [];
     for (let i = 2; i <= 101; i++) {
       const started = performance.now();
-      await stack.admin.request("PATCH", routePath, { contentType: "application/merge-patch+json", body: { spec: { amount: String(i) } } });
+      await stack.admin.request("PATCH", routePath, { contentType: "application/merge-patch+json", body: { spec: { price: formatAtomic(BigInt(i), 6) } } });
       await waitFor(`price ${i}`, async () => (await asked()) === String(i), 10_000);
       delays.push(performance.now() - started);
     }

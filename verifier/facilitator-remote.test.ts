@@ -87,16 +87,21 @@ describe("remoteFacilitator", () => {
     expect(await remoteFacilitator({ url }).settle(await context({ retry: true }))).toMatchObject({ kind: "unknown" });
   });
 
-  it.each<[Reply, object]>([
-    [{ status: 200, body: { success: true, transaction: TX } }, { kind: "settled", transaction: TX }],
-    [{ status: 200, body: { success: false, errorReason: "invalid_exact_evm_nonce_already_used" } }, { kind: "settled" }],
-    [{ status: 200, body: { success: false, errorReason: "settlement_pending", transaction: TX } }, { kind: "unknown" }],
-    [{ status: 200, body: { success: false, errorReason: "invalid_exact_evm_insufficient_balance" } }, { kind: "unknown" }],
-    [{ status: 503, raw: "down" }, { kind: "unknown" }],
-  ])("resolves an unknown outcome by settling the same payment again: %j", async (reply, expected) => {
-    answer = () => reply;
+  const verified = { status: 200, body: { isValid: true } };
+  it.each<[Reply, Reply | undefined, object]>([
+    [{ status: 200, body: { isValid: false, invalidReason: "invalid_exact_evm_nonce_already_used" } }, undefined, { kind: "settled" }],
+    [{ status: 200, body: { isValid: false, invalidReason: "invalid_exact_evm_insufficient_balance" } }, undefined, { kind: "unknown" }],
+    [{ status: 502, raw: "down" }, undefined, { kind: "unknown" }],
+    [verified, { status: 200, body: { success: true, transaction: TX } }, { kind: "settled", transaction: TX }],
+    [verified, { status: 200, body: { success: false, errorReason: "invalid_exact_evm_nonce_already_used" } }, { kind: "settled" }],
+    [verified, { status: 200, body: { success: false, errorReason: "settlement_pending", transaction: TX } }, { kind: "unknown" }],
+    [verified, { status: 200, body: { success: false, errorReason: "invalid_exact_evm_insufficient_balance" } }, { kind: "unknown" }],
+    [verified, { status: 503, raw: "down" }, { kind: "unknown" }],
+  ])("resolves an unknown outcome by asking the facilitator: verify %j, then settle %j", async (verifyReply, settleReply, expected) => {
+    const paths: string[] = [];
+    answer = (path) => (paths.push(path), path === "/verify" ? verifyReply : settleReply!);
     expect(await remoteFacilitator({ url }).resolve(await context())).toMatchObject(expected);
-    expect(received.at(-1)?.path).toBe("/settle");
+    expect(paths).toEqual(settleReply ? ["/verify", "/settle"] : ["/verify"]);
   });
 
   it("requires https except on loopback", () => {

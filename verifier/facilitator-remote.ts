@@ -76,24 +76,31 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
     return { kind: "unknown", reason, message: `facilitator /settle: ${reason}: ${message}`, transaction };
   };
 
+  const verify = async (context: PaymentContext): Promise<VerifyOutcome> => {
+    const reply = await call("/verify", context);
+    if ("failure" in reply) return { kind: "unavailable", message: reply.failure };
+    const parsed = v.safeParse(VerifyResponse, reply.body);
+    if (reply.status !== 200 || !parsed.success) return { kind: "unavailable", message: `facilitator /verify answered ${reply.status}: ${reply.excerpt}` };
+    if (parsed.output.isValid) return { kind: "valid" };
+    const reason = sanitizeReason(parsed.output.invalidReason, "invalid_payment");
+    return { kind: "invalid", reason, message: sanitizeReason(parsed.output.invalidMessage, reason) };
+  };
+
   return {
-    async verify(context): Promise<VerifyOutcome> {
-      const reply = await call("/verify", context);
-      if ("failure" in reply) return { kind: "unavailable", message: reply.failure };
-      const parsed = v.safeParse(VerifyResponse, reply.body);
-      if (reply.status !== 200 || !parsed.success) return { kind: "unavailable", message: `facilitator /verify answered ${reply.status}: ${reply.excerpt}` };
-      if (parsed.output.isValid) return { kind: "valid" };
-      const reason = sanitizeReason(parsed.output.invalidReason, "invalid_payment");
-      return { kind: "invalid", reason, message: sanitizeReason(parsed.output.invalidMessage, reason) };
-    },
+    verify,
     settle,
     /**
-     * Without a chain to read, the facilitator's own answer to the same payment settled
-     * again: it settles it now if it never landed, or (the official one) waits for its
-     * pending transaction. A used nonce means the authorization was executed; whether by
-     * this transfer only the chain can tell (pair the facilitator with --rpc for that).
+     * Without a chain to read, the facilitator is asked. Verifying the same payment again
+     * tells whether its nonce is used (the official facilitators simulate the transfer and
+     * name that reason); if it is not, settling it again either lands it now or (the
+     * official v2 facilitator) waits for its own pending transaction. A used nonce means
+     * the authorization was executed; whether by this transfer or by another one signed
+     * with the same nonce only the chain can tell: pair the facilitator with --rpc for that.
      */
     async resolve(context): Promise<Resolution> {
+      const check = await verify(context);
+      if (check.kind === "invalid" && NONCE_USED.has(check.reason)) return { kind: "settled" };
+      if (check.kind !== "valid") return { kind: "unknown", message: check.kind === "invalid" ? check.reason : check.message };
       const outcome = await settle({ ...context, retry: true });
       if (outcome.kind === "settled") return { kind: "settled", transaction: outcome.transaction || undefined };
       if (outcome.kind === "unknown" && NONCE_USED.has(outcome.reason ?? "")) return { kind: "settled", transaction: outcome.transaction };

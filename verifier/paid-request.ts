@@ -36,12 +36,8 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
 
   const signer = await signerOf(payment, route);
-  if (signer === "other") {
-    // Only a contract wallet may sign with a key that is not its address; without a chain to ask, it is junk.
-    const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(route, a.from).catch(() => TIMED_OUT)) : false;
-    if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
-    if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
-  }
+  // Only a contract wallet may sign with a key that is not its address; without a chain to ask, it is junk.
+  if (signer === "other" && !deps.isContract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
   // Read the upstream's credentials before taking money: no payment for a request we cannot deliver.
   const credentials = await beforeDeadline(deadline, deps.upstreamAuthorization(route));
   if (credentials === TIMED_OUT || credentials instanceof Error) {
@@ -69,6 +65,13 @@ export async function decidePayment(route: PricedRoute, resource: string, header
     return { route, answer: unavailable("too many payments in progress; no payment was taken, retry later") };
   }
   try {
+    if (signer === "other") {
+      // Asked under a slot, so that a flood of forged signatures costs the chain a bounded number of reads.
+      const contract = await beforeDeadline(deadline, deps.isContract!(route, a.from).catch(() => TIMED_OUT));
+      if (contract !== true) deps.guard.release(key);
+      if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
+      if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
+    }
     return await verifyAndSettle(paid, deps);
   } catch (error) {
     // An exception after reserving may have happened after sending: keep the reservation.

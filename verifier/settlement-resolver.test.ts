@@ -53,6 +53,14 @@ describe("resolveOnChain", () => {
     expect(await resolve(payment, "0xnot-a-hash")).toEqual({ kind: "settled", transaction: hash });
   });
 
+  it("finds a payment that landed just after an earlier lookup (no stale view of the chain's head)", async () => {
+    const first = await authorize(seller, 1000n);
+    expect(await resolve(first, await execute(first))).toMatchObject({ kind: "settled" });
+    const second = await authorize(seller, 1000n);
+    const hash = await execute(second);
+    expect(await resolve(second)).toEqual({ kind: "settled", transaction: hash });
+  });
+
   it("cannot tell yet while the authorization is unused and still valid", async () => {
     expect(await resolve(await authorize(seller, 1000n))).toMatchObject({ kind: "unknown" });
   });

@@ -4,6 +4,7 @@ import {
   createPublicClient,
   createWalletClient,
   domainSeparator,
+  encodeFunctionData,
   type Hex,
   http,
   parseSignature,
@@ -11,7 +12,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../verifier/eip3009.ts";
-import { type Chain, startChain } from "./chain.ts";
+import { type Chain, MULTICALL3_ADDRESS, startChain } from "./chain.ts";
 
 const AUTHORIZATION_TYPES = TRANSFER_WITH_AUTHORIZATION_TYPES;
 
@@ -140,5 +141,17 @@ describe("local chain with test USDC", () => {
     const { signature, args } = await authorize(1, account(2).address, 1000n);
     const forged = [account(3).address, ...args.slice(1)];
     await expect(submit([...forged, signature])).rejects.toThrow(/invalid signature/);
+  });
+
+  it("has Multicall3 at its canonical address, batching reads the way the official facilitator does", async () => {
+    const multicall = [{
+      type: "function", name: "tryAggregate", stateMutability: "view", // payable on chain; read here with eth_call
+      inputs: [{ name: "requireSuccess", type: "bool" }, { name: "calls", type: "tuple[]", components: [{ name: "target", type: "address" }, { name: "callData", type: "bytes" }] }],
+      outputs: [{ name: "returnData", type: "tuple[]", components: [{ name: "success", type: "bool" }, { name: "returnData", type: "bytes" }] }],
+    }] as const;
+    const balanceCall = encodeFunctionData({ abi: chain.abi, functionName: "balanceOf", args: [account(9).address] });
+    const results = await publicClient.readContract({ address: MULTICALL3_ADDRESS, abi: multicall, functionName: "tryAggregate", args: [false, [{ target: chain.token, callData: balanceCall }, { target: chain.token, callData: "0xdeadbeef" }]] });
+    expect(results.map((r) => r.success)).toEqual([true, false]);
+    expect(BigInt(results[0]!.returnData)).toBe(1_000_000_000n);
   });
 });

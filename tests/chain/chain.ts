@@ -1,6 +1,7 @@
 // A throwaway local EVM chain for tests: `hardhat node` in a child process, with a
 // USDC-compatible EIP-3009 token at the canonical base-sepolia USDC address (so code that
-// looks the token up by network finds it) and the Hardhat dev accounts holding USDC.
+// looks the token up by network finds it), Multicall3 at its canonical address, and the
+// Hardhat dev accounts holding USDC.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -18,9 +19,11 @@ import {
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { freePort } from "../support/free-port.ts";
-import { compileTestUSDC } from "./compile.ts";
+import { compileContract, compileTestUSDC } from "./compile.ts";
 
 export const USDC_ADDRESS: Address = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
+/** Where Multicall3 sits on every public EVM chain; the official x402 facilitator reads through it. */
+export const MULTICALL3_ADDRESS: Address = "0xcA11bde05977b3631167028862bE2a173976CA11";
 export const INITIAL_USDC = 1_000_000_000n; // 1000 USDC, 6 decimals
 
 export type Chain = {
@@ -44,7 +47,7 @@ const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function startChain(options: { chainId?: number } = {}): Promise<Chain> {
   const chainId = options.chainId ?? 84532;
-  const [compiled, port] = await Promise.all([compileTestUSDC(), freePort()]);
+  const [compiled, multicall, port] = await Promise.all([compileTestUSDC(), compileContract("Multicall3"), freePort()]);
   const rpcUrl = `http://127.0.0.1:${port}`;
 
   const child = spawn(
@@ -82,6 +85,7 @@ export async function startChain(options: { chainId?: number } = {}): Promise<Ch
     });
     const accounts = await devAccounts(rpcUrl);
     await installToken(viemChain, compiled, accounts);
+    await rpc(rpcUrl, "hardhat_setCode", [MULTICALL3_ADDRESS, multicall.deployedBytecode]);
     return { rpcUrl, chainId, token: USDC_ADDRESS, accounts, abi: compiled.abi, viemChain, stop };
   } catch (error) {
     await stop();

@@ -1,6 +1,6 @@
-// Compiles TestUSDC.sol with the npm solc (no network download). Loading and running the
-// emscripten compiler takes seconds, so the output is cached in the OS temp dir, keyed by
-// source and compiler version.
+// Compiles the test chain's contracts (tests/chain/contracts/<Name>.sol) with the npm solc
+// (no network download). Loading and running the emscripten compiler takes seconds, so the
+// output is cached in the OS temp dir, keyed by source and compiler version.
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -10,8 +10,6 @@ import type { Abi, Hex } from "viem";
 
 export type Compiled = { abi: Abi; deployedBytecode: Hex };
 
-const SOURCE_PATH = fileURLToPath(new URL("./contracts/TestUSDC.sol", import.meta.url));
-const CONTRACT = "TestUSDC";
 // The compiler version is read from package.json so a cache hit needs no solc load.
 const SOLC_VERSION: string = JSON.parse(
   readFileSync(fileURLToPath(new URL("../../node_modules/solc/package.json", import.meta.url)), "utf8"),
@@ -23,8 +21,13 @@ const SETTINGS = {
   outputSelection: { "*": { "*": ["abi", "evm.deployedBytecode.object"] } },
 };
 
-export async function compileTestUSDC(): Promise<Compiled> {
-  const source = readFileSync(SOURCE_PATH, "utf8");
+export function compileTestUSDC(): Promise<Compiled> {
+  return compileContract("TestUSDC");
+}
+
+export async function compileContract(name: "TestUSDC" | "Multicall3"): Promise<Compiled> {
+  const CONTRACT = name;
+  const source = readFileSync(fileURLToPath(new URL(`./contracts/${CONTRACT}.sol`, import.meta.url)), "utf8");
   const key = createHash("sha256").update(JSON.stringify([source, SOLC_VERSION, SETTINGS])).digest("hex").slice(0, 16);
   const cacheFile = path.join(os.tmpdir(), "x402-test-chain", `${CONTRACT}-${key}.json`);
   try {

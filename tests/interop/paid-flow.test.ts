@@ -143,14 +143,15 @@ spec:
       expect(await balanceOf(payTo)).toBe(sellerBefore);
     });
 
-    it("lets exactly one of two concurrent requests with the same header through", async () => {
+    it("lets exactly one of two concurrent requests with the same header through, tells the other to wait (never to pay again), and refuses it afterwards", async () => {
       const buyer = privateKeyToAccount(chain.accounts[mode.v1Buyer]!.privateKey);
       const unpaid = await (await fetch(`${proxyUrl}/services/llm/v1/chat`)).json();
       const header = await createPaymentHeader(buyer, 1, unpaid.accepts[0]);
       const [buyerBefore, sellerBefore] = await Promise.all([balanceOf(buyer.address), balanceOf(payTo)]);
       const send = () => fetch(`${proxyUrl}/services/llm/v1/chat`, { headers: { "X-PAYMENT": header } });
       const statuses = (await Promise.all([send(), send()])).map((r) => r.status).sort();
-      expect(statuses).toEqual([200, 402]);
+      expect(statuses).toEqual([200, 503]);
+      expect((await send()).status).toBe(402);
       expect(await balanceOf(buyer.address)).toBe(buyerBefore - PRICE);
       expect(await balanceOf(payTo)).toBe(sellerBefore + PRICE);
     });

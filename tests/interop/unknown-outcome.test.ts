@@ -1,6 +1,6 @@
 // A settlement whose outcome the verifier cannot see (the chain's receipts vanish): the
 // buyer gets 503, never 402; the transfer did happen; the buyer's retry of the same
-// payment is served once, without a second charge.
+// payment is served once, without a second charge, however many retries come at once.
 import http from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -56,10 +56,10 @@ describe("unknown settlement outcome", () => {
     writeFileSync(join(dir, "routes.yaml"), `apiVersion: obol.org/v1alpha1
 kind: PaymentRoute
 metadata: {name: llm-payment, namespace: shop}
-spec: {pattern: "/services/llm/*", price: "0.001", amount: "1000", payTo: "${chain.accounts[4]!.address}", network: base-sepolia, priceModel: perRequest}
+spec: {pattern: "/services/llm/*", price: "0.001", payTo: "${chain.accounts[4]!.address}", network: base-sepolia}
 `);
     const port = await freePort();
-    verifier = start("node", "main.ts", ["verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--facilitator", "local", "--rpc", `base-sepolia=${rpc.url}`, "--settlement-key-file", join(dir, "settlement.key"), "--settle-timeout", "2"]);
+    verifier = start("node", "main.ts", ["verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--facilitator", "local", "--rpc", `base-sepolia=${rpc.url}`, "--settlement-key-file", join(dir, "settlement.key"), "--answer-timeout", "3"]);
     stops.push(() => verifier.stop());
     await waitFor("verifier ready", () => httpReady(`http://127.0.0.1:${port}/readyz`), 30_000, verifier);
     upstream = await startUpstream();
@@ -72,26 +72,44 @@ spec: {pattern: "/services/llm/*", price: "0.001", amount: "1000", payTo: "${cha
     for (const stop of stops.reverse()) await stop();
   });
 
-  it("answers 503, then serves the buyer's retry of the same payment once, charging once", async () => {
-    const buyer = privateKeyToAccount(chain.accounts[2]!.privateKey);
-    const reader = createPublicClient({ chain: chain.viemChain, transport: viemHttp(chain.rpcUrl) });
-    const balance = () => reader.readContract({ address: chain.token, abi: erc20Abi, functionName: "balanceOf", args: [buyer.address] });
-    const before = await balance();
+  const buyerAccount = (i: number) => privateKeyToAccount(chain.accounts[i]!.privateKey);
+  const balanceOf = (address: `0x${string}`) =>
+    createPublicClient({ chain: chain.viemChain, transport: viemHttp(chain.rpcUrl) }).readContract({ address: chain.token, abi: erc20Abi, functionName: "balanceOf", args: [address] });
+  const retryOf = (header: string) => () => fetch(`${proxy.url}/services/llm/v1/chat`, { headers: { "X-PAYMENT": header } });
 
+  it("answers 503, then serves the buyer's retry of the same payment once, charging once, though receipts stay hidden", async () => {
+    const buyer = buyerAccount(2);
+    const before = await balanceOf(buyer.address);
     rpc.state.hideReceipts = true;
     const first = await wrapFetchWithPayment(fetch, buyer, 1_000_000n)(`${proxy.url}/services/llm/v1/chat`);
     expect(first.status).toBe(503);
     expect((await first.json()).error).toContain("do not pay again");
-    expect(await balance()).toBe(before - 1000n); // the transfer landed all the same
+    expect(await balanceOf(buyer.address)).toBe(before - 1000n); // the transfer landed all the same
     expect(upstream.seen).toHaveLength(0);
 
-    const header = proxy.paymentHeaders.at(-1)!;
-    const retry = () => fetch(`${proxy.url}/services/llm/v1/chat`, { headers: { "X-PAYMENT": header } });
+    // The token's logs tell what the hidden receipt would have: the retry is resolved from them.
+    const retry = retryOf(proxy.paymentHeaders.at(-1)!);
     expect((await retry()).status).toBe(200);
     expect(upstream.seen).toHaveLength(1);
     expect((await retry()).status).toBe(402);
     expect(upstream.seen).toHaveLength(1);
-    expect(await balance()).toBe(before - 1000n);
+    expect(await balanceOf(buyer.address)).toBe(before - 1000n);
+    rpc.state.hideReceipts = false;
     expect(verifier.output()).not.toContain(chain.accounts[0]!.privateKey.slice(2));
+  });
+
+  it("serves exactly one of ten concurrent retries after an unknown outcome, and charges once", async () => {
+    const buyer = buyerAccount(3);
+    const before = await balanceOf(buyer.address);
+    const seen = upstream.seen.length;
+    rpc.state.hideReceipts = true;
+    expect((await wrapFetchWithPayment(fetch, buyer, 1_000_000n)(`${proxy.url}/services/llm/v1/chat`)).status).toBe(503);
+    rpc.state.hideReceipts = false;
+    const retry = retryOf(proxy.paymentHeaders.at(-1)!);
+    const statuses = (await Promise.all(Array.from({ length: 10 }, retry))).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, ...Array(9).fill(503)]);
+    expect(upstream.seen.length).toBe(seen + 1);
+    expect((await retry()).status).toBe(402);
+    expect(await balanceOf(buyer.address)).toBe(before - 1000n);
   });
 });
