@@ -4,13 +4,23 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type Fault = "pass" | "html" | "truncated" | "rate-limited" | "unknown-reason" | "pending" | "dropped" | "injection" | "huge-reason";
+export type Fault = "pass" | "html" | "truncated" | "rate-limited" | "unknown-reason" | "pending" | "dropped" | "injection" | "huge-reason" | "slow";
+/** Faults of /verify: a fresh reason every time, or an answer that takes `delayMs`. */
+export type VerifyFault = "pass" | "random-reason" | "slow";
 
 export async function startFaultyFacilitator(target: string) {
-  const state = { mode: "pass" as Fault, settles: 0 };
+  const state = { mode: "pass" as Fault, verifyMode: "pass" as VerifyFault, delayMs: 0, settles: 0, calls: 0, inFlight: 0, maxInFlight: 0 };
   const server = http.createServer(async (req, res) => {
+    state.calls++;
+    state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
+    res.on("close", () => state.inFlight--);
     let text = "";
     for await (const chunk of req) text += chunk;
+    if (req.url === "/verify" && state.verifyMode === "random-reason") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ isValid: false, invalidReason: `reason_${Math.random().toString(36).slice(2)}` }));
+    }
+    if (req.url === "/verify" && state.verifyMode === "slow") await new Promise((r) => setTimeout(r, state.delayMs));
     const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? text : undefined });
     const answer = await upstream.text();
     if (req.url !== "/settle" || state.mode === "pass") {
@@ -40,6 +50,11 @@ export async function startFaultyFacilitator(target: string) {
         return json(200, { success: true, transaction: `${real.transaction}\r\nX-Injected: 1`, payer: "0xabc\nSet-Cookie: session=stolen", network: "base-sepolia\r\n" });
       case "dropped":
         return res.destroy();
+      case "slow":
+        // Settled on chain, answered only after `delayMs`.
+        await new Promise((r) => setTimeout(r, state.delayMs));
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end(answer);
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
