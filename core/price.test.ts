@@ -32,4 +32,9 @@ describe("effectivePrice", () => {
     expect(effectivePrice({ perRequest: "0" }, 6)).toMatchObject({ field: "spec.payment.price.perRequest" });
     expect(effectivePrice({ perMTok: "0.0" }, 6)).toMatchObject({ field: "spec.payment.price.perMTok" });
   });
+
+  it("refuses a price that means more than a token transfer can carry", () => {
+    expect(effectivePrice({ perRequest: "9".repeat(80) }, 6)).toMatchObject({ field: "spec.payment.price.perRequest", message: expect.stringContaining("too large") });
+    expect(effectivePrice({ perMTok: "9".repeat(80) }, 6)).toMatchObject({ field: "spec.payment.price.perMTok" });
+  });
 });

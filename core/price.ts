@@ -1,6 +1,7 @@
 // The effective per-request price of an offer, in exact atomic token units.
 import { formatAtomic, toAtomicCeil, toAtomicExact } from "./decimal.ts";
 import type { FieldIssue } from "./field-issues.ts";
+import { MAX_UINT256 } from "./payment-route.ts";
 import type { Price } from "./service-offer.ts";
 
 /** A perMTok price covers this many tokens per request. */
@@ -46,6 +47,7 @@ function derived(model: PriceModel, text: string, decimals: number, multiplier: 
 
 function positive(model: PriceModel, text: string, amount: bigint, decimals: number): EffectivePrice | FieldIssue {
   if (amount <= 0n) return { field: `${FIELD}.${model}`, message: `must be greater than 0 (got "${text}")` };
+  if (amount > MAX_UINT256) return { field: `${FIELD}.${model}`, message: `is too large: more than 2^256-1 atomic units, the most a token transfer can carry (got "${text.slice(0, 80)}")` };
   return { model, amount, decimal: formatAtomic(amount, decimals) };
 }
 
