@@ -12,6 +12,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { privateKeyToAccount } from "viem/accounts";
+import { seededRandom } from "../tests/support/seeded-random.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { remoteFacilitator } from "./facilitator-remote.ts";
 import { forwardAuth } from "./forward-auth.ts";
@@ -32,16 +33,6 @@ const GARBAGE = [
   { status: 500, raw: "{}" }, { status: 200, raw: '{"success":false,"errorReason":"invalid_exact_evm_transaction_failed","transaction":""}' },
   { status: 200, raw: '{"success":false,"errorReason":"settlement_pending"}' }, { status: 200, raw: '{"success":false,"errorReason":"who knows"}' },
 ];
-
-/** mulberry32: the same worlds on every run. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A facilitator with a chain behind it: it knows which nonces landed, and answers truthfully or with garbage. */
 function world(rand: () => number) {
@@ -78,7 +69,7 @@ describe("money invariants over generated worlds", () => {
   let url = "";
 
   beforeAll(async () => {
-    rand = random(4021);
+    rand = seededRandom(4021);
     facility = world(rand);
     await new Promise<void>((r) => facility.server.listen(0, "127.0.0.1", r));
     url = `http://127.0.0.1:${(facility.server.address() as AddressInfo).port}`;

@@ -4,17 +4,6 @@ import { buildRouteTable, liveRouteTable } from "./route-table.ts";
 
 const table = (...patterns: string[]) => buildRouteTable(patterns.map((pattern) => ({ pattern, value: pattern })));
 
-describe("patternKind", () => {
-  it("tells exact, prefix and glob apart", () => {
-    expect(patternKind("/a/b")).toBe("exact");
-    expect(patternKind("/a/*")).toBe("prefix");
-    expect(patternKind("/*")).toBe("prefix");
-    expect(patternKind("/a/*/c")).toBe("glob");
-    expect(patternKind("/a/*/c/*")).toBe("glob");
-    expect(patternKind("/a/v*")).toBe("glob");
-  });
-});
-
 describe("route table", () => {
   const routes = table("/*", "/services/*", "/services/llm/*", "/services/llm/v1/models", "/services/*/admin", "/services/*/v1/*", "/files/*.json");
 

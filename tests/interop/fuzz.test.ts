@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
+import { seededRandom } from "../support/seeded-random.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_NETWORKS } from "../../core/networks.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../verifier/eip3009.ts";
@@ -15,16 +16,6 @@ import { httpReady, type Running, start, waitFor } from "../support/process.ts";
 const CASES = 3000;
 const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const FROM = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
-
-/** A small seeded generator (mulberry32): the same cases on every run. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Payments with real signatures (the verifier refuses forged ones before any facilitator call). */
 async function signedPayments(count: number): Promise<string[]> {
@@ -104,7 +95,7 @@ spec: {pattern: "/services/fuzz/*", price: "0.001", payTo: "${PAY_TO}", network:
   });
 
   it(`answers ${CASES} of them without a 5xx other than the facilitator's 503, and without crashing`, { timeout: 300_000 }, async () => {
-    const all = cases(random(402), await signedPayments(50));
+    const all = cases(seededRandom(402), await signedPayments(50));
     const statuses = new Map<number, number>();
     const failures: string[] = [];
     let next = 0;

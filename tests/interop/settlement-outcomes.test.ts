@@ -13,11 +13,9 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createPaymentHeader } from "x402/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Chain, startChain } from "../chain/chain.ts";
-import { freePort } from "../support/free-port.ts";
-import { httpReady, type Running, start, waitFor } from "../support/process.ts";
+import type { Running } from "../support/process.ts";
 import { type Fault, startFaultyFacilitator } from "./faulty-facilitator.ts";
-import { startForwardAuthProxy } from "./forward-auth-proxy.ts";
-import { startUpstream } from "./upstream.ts";
+import { type PaidService, startOfficialFacilitator, startPaidService } from "./paid-service.ts";
 
 const PRICE = 1000n;
 const FAULTS: Fault[] = ["html", "truncated", "rate-limited", "unknown-reason", "pending", "dropped", "huge-reason"];
@@ -30,11 +28,9 @@ beforeAll(async () => {
   stops.push(() => chain.stop());
   const dir = mkdtempSync(join(tmpdir(), "x402-outcomes-"));
   stops.push(async () => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, "facilitator.key"), chain.accounts[1]!.privateKey);
-  const official = start("node", "tests/interop/facilitator-server.ts", [chain.rpcUrl, join(dir, "facilitator.key")]);
-  stops.push(() => official.stop());
-  const officialUrl = await waitFor("official facilitator", async () => /listening (\S+)/.exec(official.output())?.[1], 30_000, official);
-  faulty = await startFaultyFacilitator(officialUrl);
+  const official = await startOfficialFacilitator(chain, dir);
+  stops.push(official.stop);
+  faulty = await startFaultyFacilitator(official.url);
   stops.push(faulty.close);
 }, 120_000);
 
@@ -48,8 +44,8 @@ const balanceOf = (address: `0x${string}`) =>
 for (const [name, withRpc, buyerIndex] of [["resolved on chain (--rpc)", true, 5], ["resolved by settling again (no --rpc)", false, 6]] as const) {
   describe(`garbled settlement answers, ${name}`, () => {
     let verifier: Running;
-    let proxy: Awaited<ReturnType<typeof startForwardAuthProxy>>;
-    let upstream: Awaited<ReturnType<typeof startUpstream>>;
+    let proxy: PaidService["proxy"];
+    let upstream: PaidService["upstream"];
     const payTo = () => chain.accounts[9]!.address;
     const buyer = () => privateKeyToAccount(chain.accounts[buyerIndex]!.privateKey);
 
@@ -61,17 +57,9 @@ kind: PaymentRoute
 metadata: {name: llm-payment, namespace: shop}
 spec: {pattern: "/services/llm/*", price: "0.001", payTo: "${payTo()}", network: base-sepolia}
 `);
-      const port = await freePort();
-      verifier = start("node", "main.ts", [
-        "verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--facilitator", faulty.url, "--answer-timeout", "8",
-        ...(withRpc ? ["--rpc", `base-sepolia=${chain.rpcUrl}`] : []),
-      ]);
-      stops.push(() => verifier.stop());
-      await waitFor("verifier ready", () => httpReady(`http://127.0.0.1:${port}/readyz`), 30_000, verifier);
-      upstream = await startUpstream();
-      stops.push(upstream.close);
-      proxy = await startForwardAuthProxy({ verifyUrl: `http://127.0.0.1:${port}/verify`, upstreamUrl: upstream.url, prefix: "/services/llm", authResponseHeaders: ["X-Payment-Response", "X-Payment-Payer"] });
-      stops.push(proxy.close);
+      const service = await startPaidService(join(dir, "routes.yaml"), ["--facilitator", faulty.url, "--answer-timeout", "8", ...(withRpc ? ["--rpc", `base-sepolia=${chain.rpcUrl}`] : [])]);
+      stops.push(service.stop);
+      ({ verifier, proxy, upstream } = service);
     }, 60_000);
 
     const pay = async () => {

@@ -11,10 +11,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { wrapFetchWithPayment } from "x402-fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Chain, startChain } from "../chain/chain.ts";
-import { freePort } from "../support/free-port.ts";
-import { httpReady, type Running, start, waitFor } from "../support/process.ts";
-import { startForwardAuthProxy } from "./forward-auth-proxy.ts";
-import { startUpstream } from "./upstream.ts";
+import type { Running } from "../support/process.ts";
+import { type PaidService, startPaidService } from "./paid-service.ts";
 
 /** Forwards JSON-RPC to the chain; while `hideReceipts` is on, every receipt is "not found yet". */
 async function startReceiptHidingRpc(target: string) {
@@ -42,8 +40,8 @@ describe("unknown settlement outcome", () => {
   let verifier: Running;
   const stops: (() => Promise<unknown>)[] = [];
   let rpc: Awaited<ReturnType<typeof startReceiptHidingRpc>>;
-  let proxy: Awaited<ReturnType<typeof startForwardAuthProxy>>;
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let proxy: PaidService["proxy"];
+  let upstream: PaidService["upstream"];
 
   beforeAll(async () => {
     chain = await startChain();
@@ -58,14 +56,9 @@ kind: PaymentRoute
 metadata: {name: llm-payment, namespace: shop}
 spec: {pattern: "/services/llm/*", price: "0.001", payTo: "${chain.accounts[4]!.address}", network: base-sepolia}
 `);
-    const port = await freePort();
-    verifier = start("node", "main.ts", ["verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--facilitator", "local", "--rpc", `base-sepolia=${rpc.url}`, "--settlement-key-file", join(dir, "settlement.key"), "--answer-timeout", "3"]);
-    stops.push(() => verifier.stop());
-    await waitFor("verifier ready", () => httpReady(`http://127.0.0.1:${port}/readyz`), 30_000, verifier);
-    upstream = await startUpstream();
-    stops.push(upstream.close);
-    proxy = await startForwardAuthProxy({ verifyUrl: `http://127.0.0.1:${port}/verify`, upstreamUrl: upstream.url, prefix: "/services/llm", authResponseHeaders: ["X-Payment-Response", "X-Payment-Payer"] });
-    stops.push(proxy.close);
+    const service = await startPaidService(join(dir, "routes.yaml"), ["--facilitator", "local", "--rpc", `base-sepolia=${rpc.url}`, "--settlement-key-file", join(dir, "settlement.key"), "--answer-timeout", "3"]);
+    stops.push(service.stop);
+    ({ verifier, proxy, upstream } = service);
   }, 120_000);
 
   afterAll(async () => {

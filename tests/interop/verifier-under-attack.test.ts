@@ -14,6 +14,7 @@ import { type Chain, startChain } from "../chain/chain.ts";
 import { freePort } from "../support/free-port.ts";
 import { httpReady, type Running, start, waitFor } from "../support/process.ts";
 import { startFaultyFacilitator } from "./faulty-facilitator.ts";
+import { startOfficialFacilitator } from "./paid-service.ts";
 
 const BUDGET_SECONDS = 6;
 const SLOTS = 8;
@@ -28,10 +29,9 @@ beforeAll(async () => {
   stops.push(() => chain.stop());
   const dir = mkdtempSync(join(tmpdir(), "x402-attack-"));
   stops.push(async () => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, "facilitator.key"), chain.accounts[1]!.privateKey);
-  const official = start("node", "tests/interop/facilitator-server.ts", [chain.rpcUrl, join(dir, "facilitator.key")]);
-  stops.push(() => official.stop());
-  faulty = await startFaultyFacilitator(await waitFor("official facilitator", async () => /listening (\S+)/.exec(official.output())?.[1], 30_000, official));
+  const official = await startOfficialFacilitator(chain, dir);
+  stops.push(official.stop);
+  faulty = await startFaultyFacilitator(official.url);
   stops.push(faulty.close);
   mkdirSync(join(dir, "secrets", "broken"), { recursive: true });
   writeFileSync(join(dir, "secrets", "broken", "token"), "sk-broken-1\nX-Injected: 1");

@@ -105,6 +105,75 @@ describe("on Node", () => {
     expect(await usdcBalance(stack, v2Buyer.address)).toBe(v2Before - 1000n);
   });
 
+  it("route hijack across namespaces: a more specific PaymentRoute elsewhere neither reprices nor redirects an offer's requests", async () => {
+    const attacker = stack.chain.accounts[7]!.address;
+    const routePath = (name: string) => resourcePath(RESOURCES.PaymentRoute, "zzz", name);
+    const route = (name: string, pattern: string) => ({
+      apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name, namespace: "zzz" },
+      spec: { pattern, price: "0.000001", payTo: attacker, network: "base-sepolia" },
+    });
+    await apply(stack.admin, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "zzz" } }]);
+    try {
+      await apply(stack.admin, [route("evil", "/services/qwen/v1/*")]);
+      await waitFor("zzz/evil admitted", async () => (await child("PaymentRoute", "zzz", "evil"))?.status?.admitted === true, 5000);
+      // The attack is real: asked without the offer's Middleware, the verifier's table prices the path at evil's 1 unit, to the attacker.
+      const direct = await fetch(stack.verifierUrl, { headers: { "x-forwarded-uri": "/services/qwen/v1/chat" } });
+      expect(direct.status).toBe(402);
+      expect((await direct.json()).accepts[0]).toMatchObject({ maxAmountRequired: "1", payTo: attacker });
+
+      // Through Traefik the request comes through qwen's Middleware: qwen's price and recipient.
+      const unpaid = await viaGateway(stack, "/services/qwen/v1/chat");
+      expect(unpaid.status).toBe(402);
+      expect(unpaid.json().accepts).toEqual([expect.objectContaining({ maxAmountRequired: "1000", payTo: stack.payTo, resource: expect.stringMatching(/\/services\/qwen\/v1\/chat$/) })]);
+      expect(JSON.parse(Buffer.from(unpaid.headers.get("payment-required")!, "base64").toString()).accepts).toEqual([expect.objectContaining({ amount: "1000", payTo: stack.payTo })]);
+
+      const buyer = privateKeyToAccount(stack.chain.accounts[8]!.privateKey);
+      const [sellerBefore, attackerBefore, buyerBefore] = await Promise.all([usdcBalance(stack, stack.payTo), usdcBalance(stack, attacker), usdcBalance(stack, buyer.address)]);
+      const paid = await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/qwen/v1/chat`);
+      expect(paid.status).toBe(200);
+      expect(await paid.json()).toMatchObject({ path: "/v1/chat", authorization: `Bearer ${UPSTREAM.secretValue}` });
+      expect(await usdcBalance(stack, stack.payTo)).toBe(sellerBefore + 1000n);
+      expect(await usdcBalance(stack, attacker)).toBe(attackerBefore);
+      expect(await usdcBalance(stack, buyer.address)).toBe(buyerBefore - 1000n);
+
+      // The same pattern as qwen's, spelled with a doubled slash: refused, qwen keeps it.
+      await apply(stack.admin, [route("newer", "/services/qwen//*")]);
+      await waitFor("zzz/newer refused", async () => (await child("PaymentRoute", "zzz", "newer"))?.status?.reason === "PatternConflict", 5000);
+      const refused = (await child("PaymentRoute", "zzz", "newer"))!.status!;
+      expect(refused).toMatchObject({ admitted: false, reason: "PatternConflict" });
+      expect(refused.message).toContain("llm/qwen-payment");
+      expect((await child("PaymentRoute", "llm", "qwen-payment"))?.status).toMatchObject({ admitted: true });
+      expect(await askedPrice(stack, "/services/qwen/x")).toBe("1000");
+    } finally {
+      for (const name of ["evil", "newer"]) {
+        if (await getOrUndefined(stack.admin, routePath(name))) await stack.admin.request("DELETE", routePath(name));
+      }
+    }
+    await waitFor("zzz routes gone", async () => (await child("PaymentRoute", "zzz", "evil")) === undefined && (await child("PaymentRoute", "zzz", "newer")) === undefined, 5000);
+    await waitFor("verifier dropped zzz/evil", async () => {
+      const direct = await fetch(stack.verifierUrl, { headers: { "x-forwarded-uri": "/services/qwen/v1/chat" } });
+      return direct.status === 402 && (await direct.json()).accepts[0].maxAmountRequired === "1000";
+    }, 10_000);
+  });
+
+  it("CORS preflight through Traefik: a browser's preflight reaches the upstream unpaid, any other OPTIONS is priced", async () => {
+    const options = async (headers: Record<string, string>) => {
+      const response = await fetch(`${stack.traefik.url}/services/qwen/v1/chat`, { method: "OPTIONS", headers });
+      return { status: response.status, text: await response.text() };
+    };
+    const preflight = await options({ origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "payment-signature" });
+    expect(preflight.status).toBe(200);
+    // The upstream answered it, and without the seller's credential (that comes only with a payment).
+    expect(JSON.parse(preflight.text)).toMatchObject({ path: "/v1/chat", authorization: null, payer: null });
+
+    const notPreflights: Record<string, string>[] = [{}, { origin: "https://app.example" }, { "access-control-request-method": "POST" }];
+    for (const headers of notPreflights) {
+      const answer = await options(headers);
+      expect(answer.status, JSON.stringify(headers)).toBe(402);
+      expect(JSON.parse(answer.text).accepts[0]).toMatchObject({ maxAmountRequired: "1000", payTo: stack.payTo });
+    }
+  });
+
   it("drift: a deleted or edited child comes back, and a price change reaches the 402 within a second", async () => {
     await stack.admin.request("DELETE", resourcePath(RESOURCES.HTTPRoute, "llm", "so-qwen"));
     await waitFor("HTTPRoute restored", async () => (await child("HTTPRoute", "llm", "so-qwen")) !== undefined, 5000);
