@@ -7,14 +7,15 @@
 // a fixed seed and sent over plain sockets (nothing normalizes them on the client side),
 // are checked against what Traefik actually did with each.
 import fs from "node:fs";
-import http from "node:http";
-import net from "node:net";
+import type http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/free-port.ts";
 import { httpReady, type Running, start, waitFor } from "../support/process.ts";
 import { ensureBinaries } from "./binaries.ts";
+import { generateTargets, HAND_PICKED } from "./path-corpus.ts";
+import { close, type Hit, inParallel, listen, recorder, rawGet, spy, type SpyRecord } from "./path-probes.ts";
 import { type DynamicConfig, type FileTraefik, gatewayPathPrefix, startFileTraefik, WEB } from "./traefik-file.ts";
 
 const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -29,210 +30,6 @@ const FREE = "free";
 type RouterName = PricedRouter | typeof FREE;
 const ROUTERS: RouterName[] = [...Object.keys(PRICED) as PricedRouter[], FREE];
 const isPriced = (router: string): router is PricedRouter => router in PRICED;
-const PROBE_HEADER = "x-probe-id";
-
-// ---------------------------------------------------------------------------------------
-// The corpus: a seeded generator (mulberry32) over segments Go and JavaScript could read
-// differently, and hand-picked targets from known bypasses.
-
-const SEGMENTS = [
-  "api", "premium", "reports", "free", "q3.pdf", ".", "..", "%2e", "%2E%2e", ".%2e", "%2e.", "%2f", "%2F", "%5c", "%5C", "\\",
-  "%252e%252e", "%25", "%70remium", "prem%69um", "%61pi", "", ";x", "premium;x", "%3b", "%3F", "%23", "%00", "%0a", "%zz", "%ff",
-  "%c3%a9", "é", "*", "~", "%7e", "..%2f..%2ffree", "..%5c..%5cfree", "..\\..\\reports", "..%2F", "%2e%2e%2f", "api%2Fpremium",
-  "x", "q3.pdf%00.txt", "%2570remium", "..;", ";", "%20", "a b",
-];
-const QUERIES = ["?x=1", "?next=/../../free", "?a=%2e%2e/%2e%2e/free", "?p=/api/premium/../free", "?u=é", "?q=%2F..%2F"];
-const STARTS = [["api"], ["api", "premium"], ["reports"], ["free"], [], ["api", "premium", ".."], [""], ["%61pi", "premium"]];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function generateTargets(seed: number, count: number): string[] {
-  const random = mulberry32(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const targets = new Set<string>();
-  while (targets.size < count) {
-    const segments = [...pick(STARTS)];
-    const extra = 1 + Math.floor(random() * 4);
-    for (let i = 0; i < extra; i++) {
-      // Mostly appended; sometimes slipped in between the known prefix segments.
-      if (random() < 0.25) segments.splice(Math.floor(random() * (segments.length + 1)), 0, pick(SEGMENTS));
-      else segments.push(pick(SEGMENTS));
-    }
-    let target = `/${segments.join("/")}`;
-    if (random() < 0.15) target += "/";
-    if (random() < 0.25) target += pick(QUERIES);
-    if (random() < 0.08) target += "#frag";
-    targets.add(target);
-  }
-  return [...targets];
-}
-
-const HAND_PICKED = [
-  "/api/premium/..\\..\\reports\\q3.pdf",
-  "/api/premium/..%5C..%5Cfree",
-  "/api/premium/%2e%2e/%2e%2e/free",
-  "/reports/..%2f..%2ffree",
-  "//api//premium/x",
-  "/api/%2570remium/x",
-  `/api/premium/${"a".repeat(9000)}`,
-  "/api/premium/x",
-  "/api/x",
-  "/api",
-  "/api/premium",
-  "/reports/q3.pdf",
-  "/free/x",
-  "/api/%70remium/x",
-  "/api%2Fpremium%2Fx",
-  "/api/premium%2F..%2F..%2Ffree",
-  "/api/premium/x#frag",
-  "/api/premium/x?y#frag",
-  "/api/premium/%00",
-  "/api/premium/%0a",
-  "/api/premium/%zz",
-  "/api/premium/%ff",
-  "/api/premium/x%",
-  "/api/premium/x%2",
-  "/public/../api/premium/x",
-  "/free/..%2f..%2fapi%2fpremium%2fx",
-  "/free/%2e%2e/api/premium/x",
-  "/free/..\\api\\premium\\x",
-  "/api/premium/./x",
-  "/api/./premium/x",
-  "/api/premium/../x",
-  "/api/premium/x/../../reports/q3.pdf",
-  "/API/premium/x",
-  // A raw non-ASCII byte makes Go's RawPath invalid: Traefik then cleans the decoded path, %2F included.
-  "/free%2F..%2Fapi%2Fpremium/é",
-  "/api/premium%2F..%2F..%2Ffree/é",
-  "/api%2Fpremium%2Fx/é",
-  "/reports/é/..%2F..%2Fapi%2Fpremium",
-  "/api/premium/..%5C..%5Cfree/é",
-  // Not an origin-form path: Traefik decides alone what these are.
-  "*",
-  "api/premium/x",
-  "http://127.0.0.1/api/premium/x",
-];
-
-// ---------------------------------------------------------------------------------------
-// Servers: recorders (the upstreams), the ForwardAuth spy, a raw HTTP/1.1 client.
-
-type Hit = { router: RouterName; probe: string | undefined; url: string };
-type SpyRecord = { router: string; probe: string | undefined; forwardedUri: string | undefined; status: number; body: string };
-
-function listen(server: http.Server | net.Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
-  });
-}
-const close = (server: http.Server) => new Promise<void>((resolve) => {
-  server.closeAllConnections();
-  server.close(() => resolve());
-});
-const header = (req: http.IncomingMessage, name: string) => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
-};
-
-/** An upstream that records every request (and every request it could not even parse). */
-function recorder(router: RouterName, hits: Hit[]): http.Server {
-  const server = http.createServer({ insecureHTTPParser: true }, (req, res) => {
-    hits.push({ router, probe: header(req, PROBE_HEADER), url: req.url ?? "" });
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ router, path: req.url }));
-  });
-  // Node refuses some requests Traefik forwards (raw UTF-8 in the query): still a hit, by its probe id.
-  server.on("clientError", (error: Error & { rawPacket?: Buffer }, socket) => {
-    const raw = error.rawPacket?.toString("latin1") ?? "";
-    const probe = new RegExp(`\r\n${PROBE_HEADER}: *([^\r\n]*)`, "i").exec(raw)?.[1];
-    hits.push({ router, probe, url: `<unparsable: ${error.message}> ${raw.slice(0, raw.indexOf("\r\n"))}` });
-    socket.destroy();
-  });
-  return server;
-}
-
-/** ForwardAuth at /verify/<router>: records what Traefik sent, asks the verifier, answers what it said. */
-function spy(verifierPort: number, records: SpyRecord[]): http.Server {
-  return http.createServer({ insecureHTTPParser: true }, (req, res) => {
-    const router = (req.url ?? "").replace(/^\/verify\//, "");
-    const record = (status: number, body: string) => records.push({ router, probe: header(req, PROBE_HEADER), forwardedUri: header(req, "x-forwarded-uri"), status, body });
-    const fail = (error: unknown) => {
-      record(599, `the spy could not ask the verifier: ${error}`);
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    };
-    try {
-      const headers: string[] = [];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) {
-        const name = req.rawHeaders[i]!.toLowerCase();
-        if (name === "host" || name === "connection" || name === "content-length" || name === "transfer-encoding") continue;
-        headers.push(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-      }
-      const upstream = http.request({ host: "127.0.0.1", port: verifierPort, method: "GET", path: "/verify", headers: [...headers, "Host", `127.0.0.1:${verifierPort}`], agent: false }, (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on("data", (chunk: Buffer) => chunks.push(chunk));
-        answer.on("error", fail);
-        answer.on("end", () => {
-          const body = Buffer.concat(chunks);
-          record(answer.statusCode!, body.toString());
-          const back: string[] = [];
-          for (let i = 0; i < answer.rawHeaders.length; i += 2) {
-            const name = answer.rawHeaders[i]!.toLowerCase();
-            if (name === "connection" || name === "keep-alive" || name === "transfer-encoding" || name === "content-length") continue;
-            back.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
-          }
-          res.writeHead(answer.statusCode!, [...back, "Content-Length", String(body.length)]);
-          res.end(body);
-        });
-      });
-      upstream.on("error", fail);
-      upstream.end();
-    } catch (error) {
-      fail(error);
-    }
-  });
-}
-
-type RawAnswer = { status: number; text: string };
-
-/** One GET with the target exactly as written (UTF-8 bytes), over a fresh connection. */
-function rawGet(port: number, target: string, probe: string): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer in 15 s for ${JSON.stringify(target.slice(0, 200))}`)));
-    socket.on("connect", () => socket.write(Buffer.from(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${PROBE_HEADER}: ${probe}\r\nConnection: close\r\n\r\n`, "utf8")));
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.on("error", reject);
-    socket.on("end", () => {
-      const text = Buffer.concat(chunks).toString("latin1");
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      if (!status) reject(new Error(`not an HTTP answer for ${JSON.stringify(target.slice(0, 200))}: ${JSON.stringify(text.slice(0, 200))}`));
-      else resolve({ status: Number(status[1]), text });
-    });
-  });
-}
-
-async function inParallel<T, R>(items: readonly T[], width: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!, index);
-    }
-  }));
-  return results;
-}
 
 // ---------------------------------------------------------------------------------------
 
