@@ -3,6 +3,7 @@
 // an unknown settlement landed and whether a payer is a smart wallet.
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
+import { nonceManager } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { KubeClient } from "../adapters/k8s/client.ts";
 import { RESOURCES, resourcePath } from "../adapters/k8s/resources.ts";
@@ -37,19 +38,22 @@ export async function chooseFacilitator(choice: string, flags: FacilitatorFlags,
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    if (!hasRpc) return { facilitator: remote, resolution: "by settling again at the facilitator (give --rpc to read the chain instead)" };
+    if (!hasRpc) {
+      return { facilitator: remote, resolution: "by asking the facilitator only: a payment that landed stays unknown (503) until --rpc lets the chain tell" };
+    }
     const chains = chainClients({ rpcUrls });
-    const resolve: Facilitator["resolve"] = async (context, transaction) => {
+    const resolve: Facilitator["resolve"] = async (context) => {
       const c = chains.for(context.route.network);
-      if (!c) return remote.resolve(context, transaction);
-      const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context, transaction));
+      if (!c) return remote.resolve(context);
+      const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context));
       return resolution === TIMED_OUT ? { kind: "unknown", message: "out of time reading the chain" } : resolution;
     };
     return { facilitator: { ...remote, resolve }, isContract, resolution: "on chain, where an RPC is given" };
   }
   if (!hasRpc) throw new UsageError("--facilitator local needs --rpc NETWORK=URL for each network it serves");
   const key = verifyOnly ? undefined : await settlementKey(flags, env, client);
-  const chains = chainClients({ rpcUrls, settlementAccount: key ? privateKeyToAccount(key) : undefined });
+  // One settlement account, many settlements at once: a nonce manager gives each its own account nonce.
+  const chains = chainClients({ rpcUrls, settlementAccount: key ? privateKeyToAccount(key, { nonceManager }) : undefined });
   return { facilitator: localFacilitator(chains), isContract, resolution: "on chain" };
 }
 

@@ -110,6 +110,9 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
     isContract: isContract ? (route, address) => isContract(route.network, address) : undefined,
     answerTimeoutMs, slots: paymentSlots(maxPayments), log, metrics,
   };
+  if (!verifyOnly && facilitatorChoice !== "local" && !isContract) {
+    log.warn("settling through a remote facilitator without --rpc: a payment whose settlement answer is lost stays unknown (503) for its buyer; give --rpc NETWORK=URL so the chain can tell");
+  }
   const server = await serveFetch(verifierApp(deps).fetch, listen.hostname, listen.port, verifyFastPath(deps));
   log.info("verifier listening", {
     address: `${server.hostname}:${server.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin,

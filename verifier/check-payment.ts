@@ -7,6 +7,11 @@ import type { PricedRoute } from "./priced-route.ts";
 
 /** A facilitator needs time to land the transfer before the authorization expires. */
 export const MIN_SECONDS_LEFT = 6n;
+/**
+ * Clients sign validBefore = now + maxTimeoutSeconds; this much clock skew is tolerated on
+ * top. An authorization valid for longer is refused: its reservation would be held as long.
+ */
+export const MAX_CLOCK_SKEW_SECONDS = 600n;
 
 export type Refusal = { reason: string; message: string };
 
@@ -29,6 +34,9 @@ export function checkPayment(payment: PaymentAttempt, route: PricedRoute, nowSec
   }
   if (a.validBefore < nowSeconds + MIN_SECONDS_LEFT) {
     return { reason: "invalid_exact_evm_payload_authorization_valid_before", message: "authorization expired or expires too soon to settle" };
+  }
+  if (a.validBefore > nowSeconds + BigInt(route.maxTimeoutSeconds) + MAX_CLOCK_SKEW_SECONDS) {
+    return { reason: "invalid_exact_evm_payload_authorization_valid_before", message: `authorization valid for too long: at most ${route.maxTimeoutSeconds} s from now` };
   }
   return undefined;
 }

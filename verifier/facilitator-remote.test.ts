@@ -38,6 +38,17 @@ async function context(overrides: Partial<PaymentContext> = {}): Promise<Payment
 const TX = `0x${"ab".repeat(32)}`;
 
 describe("remoteFacilitator", () => {
+  it("sends the payment rebuilt from the fields the verifier checked, and nothing else", async () => {
+    answer = () => ({ status: 200, body: { isValid: true } });
+    const ctx = await context();
+    await remoteFacilitator({ url }).verify(ctx);
+    const a = ctx.payment.authorization;
+    expect(received.at(-1)?.body.paymentPayload).toEqual({
+      x402Version: 1, scheme: "exact", network: "base-sepolia",
+      payload: { signature: ctx.payment.signature, authorization: { from: a.from, to: a.to, value: "1000", validAfter: String(a.validAfter), validBefore: String(a.validBefore), nonce: a.nonce } },
+    });
+  });
+
   it("sends the payment and the v1 requirement with its resource", async () => {
     answer = () => ({ status: 200, body: { isValid: true, payer: "0xabc" } });
     const outcome = await remoteFacilitator({ url }).verify(await context());
@@ -77,6 +88,7 @@ describe("remoteFacilitator", () => {
     [{ status: 200, raw: '{"success": fal' }, { kind: "unknown" }],
     [{ status: 502, body: {} }, { kind: "unknown" }],
     [{ status: 200, body: { success: true }, delayMs: 500 }, { kind: "unknown" }],
+    [{ status: 200, raw: `{"success":true,"transaction":"${"0".repeat(200_000)}"}` }, { kind: "unknown", message: expect.stringContaining("more than 65536 bytes") }],
   ])("classifies a settle answer %j", async (reply, expected) => {
     answer = () => reply;
     expect(await remoteFacilitator({ url }).settle(await context({ deadline: deadlineAfter(200) }))).toMatchObject(expected);
@@ -89,11 +101,12 @@ describe("remoteFacilitator", () => {
 
   const verified = { status: 200, body: { isValid: true } };
   it.each<[Reply, Reply | undefined, object]>([
-    [{ status: 200, body: { isValid: false, invalidReason: "invalid_exact_evm_nonce_already_used" } }, undefined, { kind: "settled" }],
+    // A used nonce may be a cancellation or another transfer: only the chain can tell.
+    [{ status: 200, body: { isValid: false, invalidReason: "invalid_exact_evm_nonce_already_used" } }, undefined, { kind: "unknown" }],
     [{ status: 200, body: { isValid: false, invalidReason: "invalid_exact_evm_insufficient_balance" } }, undefined, { kind: "unknown" }],
     [{ status: 502, raw: "down" }, undefined, { kind: "unknown" }],
     [verified, { status: 200, body: { success: true, transaction: TX } }, { kind: "settled", transaction: TX }],
-    [verified, { status: 200, body: { success: false, errorReason: "invalid_exact_evm_nonce_already_used" } }, { kind: "settled" }],
+    [verified, { status: 200, body: { success: false, errorReason: "invalid_exact_evm_nonce_already_used" } }, { kind: "unknown" }],
     [verified, { status: 200, body: { success: false, errorReason: "settlement_pending", transaction: TX } }, { kind: "unknown" }],
     [verified, { status: 200, body: { success: false, errorReason: "invalid_exact_evm_insufficient_balance" } }, { kind: "unknown" }],
     [verified, { status: 503, raw: "down" }, { kind: "unknown" }],

@@ -3,11 +3,12 @@
 // reason known to mean "nothing moved" is a failure. An error page, a truncated body, a
 // 429, a timeout, a reason we do not know: the settlement may have happened, so the
 // outcome is unknown (503, the hold kept), never a 402 that would make the buyer pay twice.
+import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import { beforeDeadline, TIMED_OUT } from "./deadline.ts";
 import type { Facilitator, PaymentContext, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
-import { requirementFor } from "./facilitator.ts";
-import { NONCE_USED, sanitizeReason, settleFailureIsDefinite } from "./x402-reasons.ts";
+import { payloadFor, requirementFor } from "./facilitator.ts";
+import { sanitizeReason, settleFailureIsDefinite } from "./x402-reasons.ts";
 
 export type RemoteFacilitatorOptions = { url: string; headers?: Record<string, string> };
 
@@ -34,6 +35,27 @@ export function checkFacilitatorUrl(text: string): URL {
 
 type Reply = { status: number; body: unknown; excerpt: string } | { failure: string };
 
+/** An honest answer is a few hundred bytes; a longer one is malformed, and is not read into memory. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+async function readAtMost(response: Response, limit: number): Promise<string | undefined> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
 export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitator {
   const base = checkFacilitatorUrl(options.url).toString().replace(/\/$/, "");
   const call = async (path: string, context: PaymentContext): Promise<Reply> => {
@@ -41,17 +63,17 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
       const response = await fetch(`${base}${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...options.headers },
-        body: JSON.stringify({ x402Version: context.payment.version, paymentPayload: context.payment.decoded, paymentRequirements: requirementFor(context) }),
+        body: JSON.stringify({ x402Version: context.payment.version, paymentPayload: payloadFor(context), paymentRequirements: requirementFor(context) }),
         signal: AbortSignal.timeout(Math.max(1, context.deadline.remainingMs())),
       });
-      const text = await response.text();
+      const text = await readAtMost(response, MAX_ANSWER_BYTES);
       let body: unknown;
       try {
-        body = JSON.parse(text);
+        body = text === undefined ? undefined : JSON.parse(text);
       } catch {
         body = undefined; // judged as malformed below
       }
-      return { status: response.status, body, excerpt: sanitizeReason(text, "(empty)") };
+      return { status: response.status, body, excerpt: text === undefined ? `(more than ${MAX_ANSWER_BYTES} bytes)` : sanitizeReason(text.slice(0, 1000), "(empty)") };
     })();
     try {
       const reply = await beforeDeadline(context.deadline, work);
@@ -90,20 +112,17 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
     verify,
     settle,
     /**
-     * Without a chain to read, the facilitator is asked. Verifying the same payment again
-     * tells whether its nonce is used (the official facilitators simulate the transfer and
-     * name that reason); if it is not, settling it again either lands it now or (the
-     * official v2 facilitator) waits for its own pending transaction. A used nonce means
-     * the authorization was executed; whether by this transfer or by another one signed
-     * with the same nonce only the chain can tell: pair the facilitator with --rpc for that.
+     * Without a chain to read, the facilitator is asked. If verifying the same payment again
+     * finds its nonce unused, settling it again either lands it now or (the official v2
+     * facilitator) waits for its own pending transaction: settled means paid. A used nonce
+     * proves nothing here: the buyer may have canceled the authorization, or spent the nonce
+     * on another transfer. Only the chain can tell (--rpc): until then the outcome stays unknown.
      */
     async resolve(context): Promise<Resolution> {
       const check = await verify(context);
-      if (check.kind === "invalid" && NONCE_USED.has(check.reason)) return { kind: "settled" };
-      if (check.kind !== "valid") return { kind: "unknown", message: check.kind === "invalid" ? check.reason : check.message };
+      if (check.kind !== "valid") return { kind: "unknown", message: check.kind === "invalid" ? `${check.reason} (only the chain can tell whose transfer used it: give --rpc)` : check.message };
       const outcome = await settle({ ...context, retry: true });
       if (outcome.kind === "settled") return { kind: "settled", transaction: outcome.transaction || undefined };
-      if (outcome.kind === "unknown" && NONCE_USED.has(outcome.reason ?? "")) return { kind: "settled", transaction: outcome.transaction };
       return { kind: "unknown", message: outcome.kind === "failed" ? outcome.reason : outcome.message };
     },
   };

@@ -34,19 +34,36 @@ export type PaymentContext = {
 
 export type Resolution =
   | { kind: "settled"; transaction?: string }
-  /** It did not land and never will under this attempt: settle it afresh. */
-  | { kind: "not-settled" }
+  /**
+   * It did not land. With `refusal`: it never can (its nonce went to a cancellation or to
+   * another transfer), so the buyer is refused; without: settle it afresh.
+   */
+  | { kind: "not-settled"; refusal?: { reason: string; message: string } }
   | { kind: "unknown"; message: string };
 
 export type Facilitator = {
   verify(context: PaymentContext): Promise<VerifyOutcome>;
   settle(context: PaymentContext): Promise<SettleOutcome>;
   /** After an unknown outcome: did that payment land? */
-  resolve(context: PaymentContext, transaction?: string): Promise<Resolution>;
+  resolve(context: PaymentContext): Promise<Resolution>;
 };
 
 /** The requirement in the wire format of the payment's own protocol version. */
 export function requirementFor({ payment, route, resource }: Pick<PaymentContext, "payment" | "route" | "resource">): Record<string, unknown> {
   if (payment.version === 2) return route.v2Requirement;
   return JSON.parse(`${route.v1RequirementHead}${JSON.stringify(resource)}${route.v1RequirementTail}`) as Record<string, unknown>;
+}
+
+/**
+ * The payment as a facilitator is sent it: rebuilt from the fields the verifier checked,
+ * never the buyer's JSON as it came, and in v2 with our own requirement as `accepted`.
+ */
+export function payloadFor({ payment, route, resource }: Pick<PaymentContext, "payment" | "route" | "resource">): Record<string, unknown> {
+  const a = payment.authorization;
+  const payload = {
+    signature: payment.signature,
+    authorization: { from: a.from, to: a.to, value: String(a.value), validAfter: String(a.validAfter), validBefore: String(a.validBefore), nonce: a.nonce },
+  };
+  if (payment.version === 1) return { x402Version: 1, scheme: payment.scheme, network: payment.network, payload };
+  return { x402Version: 2, resource: { url: resource, description: route.description, mimeType: route.mimeType }, accepted: route.v2Requirement, payload };
 }

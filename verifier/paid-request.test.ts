@@ -4,10 +4,10 @@
 import { Buffer } from "node:buffer";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import type { Resolution, SettleOutcome } from "./facilitator.ts";
+import type { Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 import { forwardAuth } from "./forward-auth.ts";
 import { paymentSlots } from "./payment-slots.ts";
-import { BUYER, NOW, paidRequest, PAY_TO, scripted, SETTLED, signedPayment, VALID, verifierDeps } from "./test-support.ts";
+import { BUYER, NOW, paidRequest, PAY_TO, pricedRoute, scripted, SETTLED, signedPayment, VALID, verifierDeps } from "./test-support.ts";
 
 const STRANGER = privateKeyToAccount("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6");
 const statusOf = async (payment: string, deps: ReturnType<typeof verifierDeps>) => (await forwardAuth(paidRequest(payment), deps)).answer.status;
@@ -202,5 +202,65 @@ describe("a paid request", () => {
   it("pays only the route's recipient: a buyer's payment to anyone else is refused", async () => {
     expect(await statusOf(await signedPayment({ to: BUYER }), verifierDeps(scripted(VALID, SETTLED).facilitator))).toBe(402);
     expect(await statusOf(await signedPayment({ to: PAY_TO }), verifierDeps(scripted(VALID, SETTLED).facilitator))).toBe(200);
+  });
+
+  it("resolves a retry of an unknown outcome even after the authorization expired or the price changed: checks the clock could fail come after", async () => {
+    const { facilitator, calls } = scripted(VALID, { kind: "unknown", message: "receipt timeout" }, { kind: "settled", transaction: "0x01" });
+    let now = NOW;
+    const route = { current: pricedRoute() };
+    const d = verifierDeps(facilitator, { nowSeconds: () => now, routes: () => ({ lookup: () => route.current, size: 1 }) });
+    const header = await signedPayment();
+    expect(await statusOf(header, d)).toBe(503);
+    now = NOW + 400n; // past validBefore (NOW + 300)
+    route.current = pricedRoute({ price: "0.002" });
+    expect(await statusOf(header, d)).toBe(200);
+    expect(calls.resolve).toBe(1);
+  });
+
+  it("never lets another authorization with the same nonce resume an unknown outcome: it is told to wait, not to pay", async () => {
+    const { facilitator, calls } = scripted(VALID, { kind: "unknown", message: "receipt timeout" }, { kind: "settled" });
+    const d = verifierDeps(facilitator);
+    expect(await statusOf(await signedPayment({}, { nonce: 7 }), d)).toBe(503);
+    const sameNonceElsewhere = await signedPayment({ validBefore: String(NOW + 299n) }, { nonce: 7 });
+    const answer = (await forwardAuth(paidRequest(sameNonceElsewhere), d)).answer;
+    expect([answer.status, JSON.parse(answer.body).error]).toEqual([503, expect.stringContaining("do not pay again")]);
+    expect(calls.resolve).toBe(0);
+  });
+
+  it("takes a used nonce on a retry after an unknown outcome for what it may be: that attempt landing late (503, not 402)", async () => {
+    const verifies: VerifyOutcome[] = [VALID, { kind: "invalid", reason: "invalid_exact_evm_nonce_already_used", message: "used" }];
+    const { facilitator } = scripted(() => verifies.shift()!, { kind: "unknown", message: "rpc reset" }, { kind: "not-settled" });
+    const d = verifierDeps(facilitator);
+    const header = await signedPayment();
+    expect(await statusOf(header, d)).toBe(503);
+    expect(await statusOf(header, d)).toBe(503);
+  });
+
+  it("refuses an authorization valid for far longer than the route allows (its hold would last as long)", async () => {
+    const { facilitator, calls } = scripted(VALID, SETTLED);
+    const { answer } = await forwardAuth(paidRequest(await signedPayment({ validBefore: String(NOW + 10n ** 9n) })), verifierDeps(facilitator));
+    expect([answer.status, JSON.parse(answer.body).error]).toEqual([402, expect.stringContaining("valid for too long")]);
+    expect(calls.verify).toBe(0);
+  });
+
+  it("refuses a payload carrying fields it does not check (a facilitator might act on them)", async () => {
+    const smuggled = JSON.parse(Buffer.from(await signedPayment(), "base64").toString());
+    smuggled.payload.permit2Authorization = { from: BUYER, permitted: { token: PAY_TO, amount: "1" } };
+    const { facilitator, calls } = scripted(VALID, SETTLED);
+    const { answer } = await forwardAuth(paidRequest(Buffer.from(JSON.stringify(smuggled)).toString("base64")), verifierDeps(facilitator));
+    expect(answer.status).toBe(400);
+    expect(calls.verify).toBe(0);
+  });
+
+  it("refuses a signature in a smart wallet's format when no chain can judge it, unless it is a counterfactual (ERC-6492) one", async () => {
+    const long = JSON.parse(Buffer.from(await signedPayment(), "base64").toString());
+    long.payload.signature = `0x${"ab".repeat(100)}`;
+    const { facilitator, calls } = scripted(VALID, SETTLED);
+    const d = verifierDeps(facilitator);
+    expect(await statusOf(Buffer.from(JSON.stringify(long)).toString("base64"), d)).toBe(402);
+    expect(calls.verify).toBe(0);
+    long.payload.signature = `0x${"ab".repeat(100)}${"6492".repeat(16)}`;
+    expect(await statusOf(Buffer.from(JSON.stringify(long)).toString("base64"), d)).toBe(200);
+    expect(calls.verify).toBe(1);
   });
 });

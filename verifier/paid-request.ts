@@ -1,20 +1,21 @@
-// A request that carries a payment: decode, check what needs no chain (fields, then the
-// signature), reserve the authorization, verify, settle, and only then let it through.
-// The rules for money: 402 only when nothing can have moved; 503 + Retry-After when we
-// cannot tell yet (the hold is kept, so the buyer's retry of the same payment learns what
-// happened instead of paying again); 200 only after a settled (or verified, in
-// verify-only mode) payment. Every wait takes its time from one deadline.
+// A request that carries a payment: decode; if we already hold this authorization, answer
+// from what we know of it; else check what needs no chain (fields, then the signature),
+// reserve it, verify, settle, and only then let it through. The rules for money: 402 only
+// when nothing can have moved; 503 + Retry-After when we cannot tell yet (the hold is kept,
+// so the buyer's retry of the same payment learns what happened instead of paying again);
+// 200 only after a settled (or verified, in verify-only mode) payment. Every wait takes
+// its time from one deadline.
 import { networkIdFor } from "../core/networks.ts";
 import { allowed, base64Json, paymentRequired, refused, unavailable } from "./answer.ts";
 import { checkPayment } from "./check-payment.ts";
 import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } from "./deadline.ts";
 import type { PaymentContext, SettleOutcome } from "./facilitator.ts";
 import type { Decision, VerifierDeps } from "./forward-auth.ts";
-import { decodePaymentHeader } from "./payment-header.ts";
-import { signerOf } from "./payment-signature.ts";
+import { decodePaymentHeader, type PaymentAttempt } from "./payment-header.ts";
+import { type Signer, signerOf } from "./payment-signature.ts";
 import type { PricedRoute } from "./priced-route.ts";
-import { reservationKey } from "./replay-guard.ts";
-import { REASON } from "./x402-reasons.ts";
+import { type Reservation, reservationKey } from "./replay-guard.ts";
+import { NONCE_USED, REASON } from "./x402-reasons.ts";
 
 /** Traefik gives up at 30 s; this leaves room for the network on both sides. */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 25_000;
@@ -24,6 +25,14 @@ export const MIN_SETTLE_MS = 1000;
 const SLOT_WAIT_MS = 2000;
 
 type Paid = { context: PaymentContext; key: string; credentials: string | undefined };
+/** A held authorization whose unknown outcome turned out not to have landed: settle it afresh. */
+const AFRESH = Symbol("afresh");
+
+/** The exact authorization and the route it pays: an unknown outcome is resumed only by the same. */
+export function paymentDigest(route: PricedRoute, payment: PaymentAttempt): string {
+  const a = payment.authorization;
+  return [route.key, a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, payment.signature].join("|").toLowerCase();
+}
 
 export async function decidePayment(route: PricedRoute, resource: string, header: string, version: 1 | 2, deps: VerifierDeps): Promise<Decision> {
   const deadline = deadlineAfter(deps.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS);
@@ -32,32 +41,43 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   const payment = decoded.payment;
   const a = payment.authorization;
   const now = deps.nowSeconds();
-  const refusal = checkPayment(payment, route, now);
-  if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
+  const key = reservationKey(route.network.chainId, route.network.asset, a.from, a.nonce);
+  const digest = paymentDigest(route, payment);
+  const request: HeldRequest = { route, resource, key, digest };
 
-  const signer = await signerOf(payment, route);
-  // Only a contract wallet may sign with a key that is not its address; without a chain to ask, it is junk.
-  if (signer === "other" && !deps.isContract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
+  // Held already: answered from what we know of it, before checks that the clock or a price change could fail.
+  let held = deps.guard.peek(key, now);
+  let signer: Signer | undefined;
+  if (!held) {
+    const refusal = checkPayment(payment, route, now);
+    if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
+    signer = await signerOf(payment, route);
+    // Only a contract wallet may sign with a key that is not its address; without a chain to ask, it is junk.
+    if (signer === "not-ecdsa" && !deps.isContract && !isCounterfactual(payment)) return refuse(route, resource, REASON.signature, "not a payer's signature, and no chain to ask for a smart wallet's", deps);
+    if (signer === "other" && !deps.isContract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
+  }
   // Read the upstream's credentials before taking money: no payment for a request we cannot deliver.
   const credentials = await beforeDeadline(deadline, deps.upstreamAuthorization(route));
   if (credentials === TIMED_OUT || credentials instanceof Error) {
     deps.log.error("upstream credentials unavailable", { route: route.key, error: credentials === TIMED_OUT ? "out of time" : credentials.message });
     return { route, answer: unavailable("the service's credentials are unavailable; no payment was taken") };
   }
-
-  const key = reservationKey(route.network.chainId, route.network.asset, a.from, a.nonce);
+  if (!held) {
+    const reservation = deps.guard.reserve(key, a.validBefore, now, digest);
+    if (!reservation.taken) held = reservation.held;
+  }
+  signer ??= await signerOf(payment, route);
   const paid: Paid = { context: { payment, route, resource, deadline, signedByPayer: signer === "payer" }, key, credentials };
-  const reservation = deps.guard.reserve(key, a.validBefore, now);
-  if (!reservation.taken) {
-    const { state, transaction } = reservation.held;
-    if (state === "done") return refuse(route, resource, REASON.alreadyUsed, "this payment authorization was already used", deps);
-    // Still being settled, or another retry is finding out: asking the buyer to pay now could charge twice.
-    if (state !== "unknown" || !deps.guard.transition(key, "unknown", "resolving")) {
-      return { route, answer: unavailable("this payment is being processed; do not pay again, retry this request later") };
-    }
-    const resumed = await resume(paid, transaction, deps);
-    if (resumed) return resumed;
+  if (held) {
+    const outcome = await answerHeld(held, paid, request, deps);
+    if (outcome !== AFRESH) return outcome;
+    // Definitely not landed: from here it is a fresh attempt, but a used nonce may yet be ours.
     paid.context.retry = true;
+    const refusal = checkPayment(payment, route, now);
+    if (refusal) {
+      deps.guard.release(key);
+      return refuse(route, resource, refusal.reason, refusal.message, deps);
+    }
   }
   const release = deps.slots ? await deps.slots.acquire(shorterOf(deadline, Math.min(SLOT_WAIT_MS, deadline.remainingMs() / 4))) : () => {};
   if (!release) {
@@ -65,9 +85,9 @@ export async function decidePayment(route: PricedRoute, resource: string, header
     return { route, answer: unavailable("too many payments in progress; no payment was taken, retry later") };
   }
   try {
-    if (signer === "other") {
+    if (signer === "other" || signer === "not-ecdsa") {
       // Asked under a slot, so that a flood of forged signatures costs the chain a bounded number of reads.
-      const contract = await beforeDeadline(deadline, deps.isContract!(route, a.from).catch(() => TIMED_OUT));
+      const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(route, a.from).catch(() => TIMED_OUT)) : isCounterfactual(payment);
       if (contract !== true) deps.guard.release(key);
       if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
       if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
@@ -83,19 +103,44 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   }
 }
 
+/** ERC-6492 wraps a not-yet-deployed wallet's signature and ends it with this suffix. */
+const ERC6492_MAGIC = "6492649264926492649264926492649264926492649264926492649264926492";
+function isCounterfactual(payment: PaymentAttempt): boolean {
+  return payment.signature.toLowerCase().endsWith(ERC6492_MAGIC);
+}
+
+type HeldRequest = { route: PricedRoute; resource: string; key: string; digest: string };
+
+/**
+ * An authorization we hold. Done: already used. Being verified, settled or resolved: wait.
+ * Unknown: only the same authorization for the same route may find out what happened
+ * (another one reusing the nonce is told to wait, never to pay); we claim it, and resume.
+ */
+async function answerHeld(held: Reservation, paid: Paid, { route, resource, key, digest }: HeldRequest, deps: VerifierDeps): Promise<Decision | typeof AFRESH> {
+  if (held.state === "done") return refuse(route, resource, REASON.alreadyUsed, "this payment authorization was already used", deps);
+  const wait = () => ({ route, answer: unavailable("this payment is being processed; do not pay again, retry this request later") });
+  if (held.state !== "unknown" || held.payment !== digest) return wait();
+  if (!deps.guard.transition(key, "unknown", "resolving")) return wait();
+  return (await resume(paid, held.transaction, deps)) ?? AFRESH;
+}
+
 /**
  * The same authorization again, after an unknown outcome; we hold the "resolving" claim.
  * Settled: serve it once. Not settled: settle afresh (undefined). Still unknown: 503 again.
  */
 async function resume({ context, key, credentials }: Paid, transaction: string | undefined, deps: VerifierDeps): Promise<Decision | undefined> {
   const { route } = context;
-  const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context, transaction).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
+  const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
   if (resolution === TIMED_OUT || resolution.kind === "unknown") {
     deps.guard.transition(key, "resolving", "unknown");
     deps.log.warn("settlement outcome still unknown", { route: route.key, transaction, message: resolution === TIMED_OUT ? "out of time" : resolution.message });
     return { route, answer: unknownOutcome() };
   }
   if (resolution.kind === "not-settled") {
+    if (resolution.refusal) {
+      deps.guard.release(key);
+      return refuse(route, context.resource, resolution.refusal.reason, resolution.refusal.message, deps);
+    }
     deps.guard.transition(key, "resolving", "in-flight");
     return undefined;
   }
@@ -112,6 +157,11 @@ async function verifyAndSettle({ context, key, credentials }: Paid, deps: Verifi
   const verifyBy: Deadline = deps.mode === "verify-only" ? deadline : shorterOf(deadline, deadline.remainingMs() / 2);
   // The facilitators keep to their deadlines; this holds even for one that does not.
   const verified = await beforeDeadline(verifyBy, deps.facilitator.verify({ ...context, deadline: verifyBy })).then((v) => v === TIMED_OUT ? unreachable : v);
+  if (verified.kind === "invalid" && context.retry && NONCE_USED.has(verified.reason)) {
+    // After an attempt whose outcome was unknown, a used nonce may be that attempt landing late.
+    deps.guard.mark(key, "unknown");
+    return { route, answer: unknownOutcome() };
+  }
   if (verified.kind !== "valid") {
     deps.guard.release(key);
     if (verified.kind === "unavailable") {

@@ -13,7 +13,9 @@ const address = v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "must be an ad
 const uint256 = v.pipe(v.string(), v.regex(/^\d{1,78}$/, "must be a decimal integer string"));
 const hex = v.pipe(v.string(), v.regex(/^0x([0-9a-fA-F]{2}){1,4096}$/, "must be 0x-prefixed hex bytes"));
 
-const AuthorizationSchema = v.object({
+// Strict: a field we do not check must not reach a facilitator, which may act on it (the
+// official one switches to Permit2 when a payload carries "permit2Authorization").
+const AuthorizationSchema = v.strictObject({
   from: address,
   to: address,
   value: uint256,
@@ -21,7 +23,7 @@ const AuthorizationSchema = v.object({
   validBefore: uint256,
   nonce: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes of hex")),
 });
-const ExactPayloadSchema = v.object({ signature: hex, authorization: AuthorizationSchema });
+const ExactPayloadSchema = v.strictObject({ signature: hex, authorization: AuthorizationSchema });
 
 const V1Schema = v.object({
   x402Version: v.literal(1),
@@ -56,8 +58,6 @@ export type PaymentAttempt = {
   signature: `0x${string}`;
   /** v2: the requirement the buyer says it accepted, to compare with ours. */
   accepted?: Record<string, unknown>;
-  /** The decoded header as sent, for a facilitator that wants it verbatim. */
-  decoded: unknown;
 };
 
 export type HeaderResult = { ok: true; payment: PaymentAttempt } | { ok: false; reason: string };
@@ -95,7 +95,6 @@ export function decodePaymentHeader(header: string, expectedVersion: 1 | 2): Hea
       },
       signature: signature as `0x${string}`,
       accepted: payment.x402Version === 2 ? payment.accepted : undefined,
-      decoded: json,
     },
   };
 }

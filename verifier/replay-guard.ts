@@ -12,7 +12,8 @@ export type ReservationKey = string;
  * resolving: a retry is finding out what happened; done: paid and served.
  */
 export type ReservationState = "in-flight" | "unknown" | "resolving" | "done";
-export type Reservation = { state: ReservationState; expires: bigint; transaction?: string };
+/** `payment` names the exact authorization and route held (see paymentDigest): only that one may resume an unknown outcome. */
+export type Reservation = { state: ReservationState; expires: bigint; payment: string; transaction?: string };
 
 /** An unknown outcome is remembered this long past the authorization's expiry, so a late retry can still be resolved. */
 export const UNKNOWN_KEPT_SECONDS = 3600n;
@@ -22,8 +23,10 @@ export function reservationKey(chainId: number, token: string, from: string, non
 }
 
 export type ReplayGuard = {
-  /** Takes the reservation, or returns the one already held. */
-  reserve(key: ReservationKey, expiresAtSeconds: bigint, nowSeconds: bigint): { taken: true } | { taken: false; held: Reservation };
+  /** The reservation held for `key`, if any. */
+  peek(key: ReservationKey, nowSeconds: bigint): Reservation | undefined;
+  /** Takes the reservation for `payment`, or returns the one already held. */
+  reserve(key: ReservationKey, expiresAtSeconds: bigint, nowSeconds: bigint, payment: string): { taken: true } | { taken: false; held: Reservation };
   /** Moves the reservation to `to` only if it is in `from`; false when someone else moved it first. */
   transition(key: ReservationKey, from: ReservationState, to: ReservationState, transaction?: string): boolean;
   mark(key: ReservationKey, state: ReservationState, transaction?: string): void;
@@ -40,12 +43,17 @@ export function memoryReplayGuard(): ReplayGuard {
     for (const [key, r] of held) if (lapsed(r, now)) held.delete(key);
     nextSweep = now + 30n;
   };
+  const current = (key: ReservationKey, now: bigint) => {
+    const existing = held.get(key);
+    return existing && !lapsed(existing, now) ? existing : undefined;
+  };
   return {
-    reserve(key, expires, now) {
+    peek: current,
+    reserve(key, expires, now, payment) {
       if (now >= nextSweep) sweep(now);
-      const existing = held.get(key);
-      if (existing && !lapsed(existing, now)) return { taken: false, held: existing };
-      held.set(key, { state: "in-flight", expires });
+      const existing = current(key, now);
+      if (existing) return { taken: false, held: existing };
+      held.set(key, { state: "in-flight", expires, payment });
       return { taken: true };
     },
     transition(key, from, to, transaction) {

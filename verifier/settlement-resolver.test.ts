@@ -1,9 +1,9 @@
 // Did an unknown settlement land? Asked of a real chain (Hardhat, our EIP-3009 token at
 // the canonical address): a used nonce only counts when its transaction paid the seller.
-import { type Address, createPublicClient, createWalletClient, type Hex, http, parseSignature, type PublicClient, toHex } from "viem";
+import { type Address, createPublicClient, createWalletClient, encodeFunctionData, type Hex, http, parseSignature, type PublicClient, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Chain, startChain } from "../tests/chain/chain.ts";
+import { type Chain, MULTICALL3_ADDRESS, startChain } from "../tests/chain/chain.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./eip3009.ts";
 import type { PaymentAttempt } from "./payment-header.ts";
 import { resolveOnChain } from "./settlement-resolver.ts";
@@ -29,7 +29,7 @@ describe("resolveOnChain", () => {
     const buyer = privateKeyToAccount(chain.accounts[2]!.privateKey);
     const authorization = { from: buyer.address, to, value, validAfter: 0n, validBefore: options.validBefore ?? (await chainNow()) + 3600n, nonce: options.nonce ?? toHex(crypto.getRandomValues(new Uint8Array(32))) };
     const signature = await buyer.signTypedData({ domain: domain(), types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization", message: authorization });
-    const payment: PaymentAttempt = { version: 1, scheme: "exact", network: "base-sepolia", authorization, signature, decoded: {} };
+    const payment: PaymentAttempt = { version: 1, scheme: "exact", network: "base-sepolia", authorization, signature };
     return payment;
   }
 
@@ -43,29 +43,25 @@ describe("resolveOnChain", () => {
     return hash;
   }
 
-  const resolve = (payment: PaymentAttempt, transaction?: string) => resolveOnChain(reader, { payment, route: pricedRoute({ payTo: seller }) }, transaction);
+  const resolve = (payment: PaymentAttempt) => resolveOnChain(reader, { payment, route: pricedRoute({ payTo: seller }) });
 
-  it("finds a landed payment, from its transaction or from the token's logs when the facilitator never said which", async () => {
+  it("finds a landed payment from the token's logs, whatever the facilitator said of its transaction", async () => {
     const payment = await authorize(seller, 1000n);
     const hash = await execute(payment);
-    expect(await resolve(payment, hash)).toEqual({ kind: "settled", transaction: hash });
     expect(await resolve(payment)).toEqual({ kind: "settled", transaction: hash });
-    expect(await resolve(payment, "0xnot-a-hash")).toEqual({ kind: "settled", transaction: hash });
   });
 
   it("finds a payment that landed just after an earlier lookup (no stale view of the chain's head)", async () => {
     const first = await authorize(seller, 1000n);
-    expect(await resolve(first, await execute(first))).toMatchObject({ kind: "settled" });
+    await execute(first);
+    expect(await resolve(first)).toMatchObject({ kind: "settled" });
     const second = await authorize(seller, 1000n);
     const hash = await execute(second);
     expect(await resolve(second)).toEqual({ kind: "settled", transaction: hash });
   });
 
-  it("cannot tell yet while the authorization is unused and still valid", async () => {
-    expect(await resolve(await authorize(seller, 1000n))).toMatchObject({ kind: "unknown" });
-  });
-
-  it("knows an unused authorization whose validBefore the chain has passed will never land", async () => {
+  it("says an unused authorization has not landed, so that it may be settled again (the token moves money once per nonce)", async () => {
+    expect(await resolve(await authorize(seller, 1000n))).toEqual({ kind: "not-settled" });
     expect(await resolve(await authorize(seller, 1000n, { validBefore: (await chainNow()) - 1n }))).toEqual({ kind: "not-settled" });
   });
 
@@ -73,8 +69,33 @@ describe("resolveOnChain", () => {
     const payment = await authorize(seller, 1000n);
     const frontRun = await authorize(chain.accounts[2]!.address, 1n, { nonce: payment.authorization.nonce });
     const hash = await execute(frontRun);
-    expect(await resolve(payment, hash)).toEqual({ kind: "not-settled" });
-    expect(await resolve(payment)).toEqual({ kind: "not-settled" });
+    const never = { kind: "not-settled", refusal: { reason: "payment_already_used", message: expect.stringContaining("another transfer") } };
+    expect(hash).toMatch(/^0x/);
+    expect(await resolve(payment)).toEqual(never);
+  });
+
+  it("does not count the nonce's transaction for a transfer that another authorization in it made", async () => {
+    // One transaction, two authorizations (through Multicall3): nonce N pays the buyer
+    // himself, another nonce pays the seller the price. Payment P (nonce N, to the seller)
+    // never landed, though a transfer of its value to the seller sits in the same transaction.
+    const payment = await authorize(seller, 1000n);
+    const decoy = await authorize(chain.accounts[2]!.address, 1n, { nonce: payment.authorization.nonce });
+    const other = await authorize(seller, 1000n);
+    const call = (p: PaymentAttempt) => {
+      const a = p.authorization;
+      const { v, r, s } = parseSignature(p.signature);
+      return { target: chain.token, callData: encodeFunctionData({ abi: chain.abi, functionName: "transferWithAuthorization", args: [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, Number(v), r, s] }) };
+    };
+    const aggregate = [{
+      type: "function", name: "aggregate", stateMutability: "payable",
+      inputs: [{ name: "calls", type: "tuple[]", components: [{ name: "target", type: "address" }, { name: "callData", type: "bytes" }] }],
+      outputs: [{ name: "blockNumber", type: "uint256" }, { name: "returnData", type: "bytes[]" }],
+    }] as const;
+    const wallet = createWalletClient({ chain: chain.viemChain, transport: http(chain.rpcUrl), account: privateKeyToAccount(chain.accounts[0]!.privateKey) });
+    const hash = await wallet.writeContract({ address: MULTICALL3_ADDRESS, abi: aggregate, functionName: "aggregate", args: [[call(decoy), call(other)]] });
+    expect((await reader.waitForTransactionReceipt({ hash })).status).toBe("success");
+    expect(await resolve(payment)).toMatchObject({ kind: "not-settled", refusal: { reason: "payment_already_used" } });
+    expect(await resolve(other)).toEqual({ kind: "settled", transaction: hash });
   });
 
   it("does not count a canceled authorization", async () => {
@@ -88,7 +109,7 @@ describe("resolveOnChain", () => {
     const { v, r, s } = parseSignature(signature);
     const wallet = createWalletClient({ chain: chain.viemChain, transport: http(chain.rpcUrl), account: buyer });
     await reader.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: chain.token, abi: chain.abi, functionName: "cancelAuthorization", args: [buyer.address, payment.authorization.nonce, Number(v), r, s] }) });
-    expect(await resolve(payment)).toEqual({ kind: "not-settled" });
+    expect(await resolve(payment)).toEqual({ kind: "not-settled", refusal: { reason: "payment_already_used", message: "this authorization was canceled" } });
   });
 
   it("cannot tell when the chain does not answer", async () => {

@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type Fault = "pass" | "html" | "truncated" | "rate-limited" | "unknown-reason" | "pending" | "dropped" | "injection" | "huge-reason" | "slow";
+export type Fault = "pass" | "html" | "truncated" | "rate-limited" | "unknown-reason" | "pending" | "dropped" | "injection" | "huge-reason" | "slow" | "unsent";
 /** Faults of /verify: a fresh reason every time, or an answer that takes `delayMs`. */
 export type VerifyFault = "pass" | "random-reason" | "slow";
 
@@ -21,6 +21,12 @@ export async function startFaultyFacilitator(target: string) {
       return res.end(JSON.stringify({ isValid: false, invalidReason: `reason_${Math.random().toString(36).slice(2)}` }));
     }
     if (req.url === "/verify" && state.verifyMode === "slow") await new Promise((r) => setTimeout(r, state.delayMs));
+    if (req.url === "/settle" && state.mode === "unsent") {
+      // A gateway in front of the facilitator fails: the settlement never went out.
+      state.settles++;
+      res.writeHead(502, { "content-type": "text/html" });
+      return res.end("<html>502 Bad Gateway</html>");
+    }
     const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? text : undefined });
     const answer = await upstream.text();
     if (req.url !== "/settle" || state.mode === "pass") {
