@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { childNames, httpRoute, referenceGrant } from "./children.ts";
+import { childNames, httpRoute, paymentRoute, referenceGrant } from "./children.ts";
 import { DEFAULT_CONFIG } from "./config.ts";
 import { validateOffer } from "./validate-offer.ts";
 
@@ -31,5 +31,19 @@ describe("children", () => {
     expect(grant.metadata.namespace).toBe("backend");
     expect(grant.metadata.ownerReferences).toBeUndefined();
     expect(grant.metadata.annotations).toEqual({ "obol.org/offer": "shop/demo" });
+  });
+
+  it("gives the PaymentRoute the registration's description when it fits one, else one made from the offer", () => {
+    const withDescription = (description: string) => {
+      const result = validateOffer("demo", {
+        upstream: { service: "api", namespace: "shop", port: 8080 },
+        payment: { network: "base", payTo: "0x1111111111111111111111111111111111111111", price: { perRequest: "1" } },
+        registration: { enabled: false, description },
+      }, DEFAULT_CONFIG);
+      if (!result.ok) throw new Error("test offer invalid");
+      return (paymentRoute(id, result.offer, true).spec as { description: string }).description;
+    };
+    expect(withDescription("Fast answers")).toBe("Fast answers");
+    expect(withDescription("x".repeat(5000))).toBe("http service shop/demo on eip155:8453");
   });
 });

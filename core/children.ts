@@ -6,7 +6,7 @@ import type { KubeObject } from "./kube.ts";
 import { childName } from "./names.ts";
 import { caip2 } from "./networks.ts";
 import { childMetadata, type OfferIdentity } from "./ownership.ts";
-import { PAYMENT_ROUTE_API_VERSION, PAYMENT_ROUTE_KIND } from "./payment-route.ts";
+import { MAX_DESCRIPTION_LENGTH, PAYMENT_ROUTE_API_VERSION, PAYMENT_ROUTE_KIND } from "./payment-route.ts";
 import { SECONDS_PER_REQUEST, TOKENS_PER_REQUEST } from "./price.ts";
 import type { ValidOffer } from "./validate-offer.ts";
 
@@ -70,9 +70,10 @@ export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealt
   };
 }
 
+/** The registration's description when it fits a PaymentRoute (every 402 carries it), else one made from the offer. */
 function describeOffer(id: OfferIdentity, offer: ValidOffer): string {
   const registered = offer.spec.registration?.description;
-  if (registered) return registered;
+  if (registered && registered.length <= MAX_DESCRIPTION_LENGTH) return registered;
   const model = offer.spec.model ? ` ${offer.spec.model.name}` : "";
   return `${offer.spec.type}${model} service ${id.namespace}/${id.name} on ${caip2(offer.network)}`;
 }

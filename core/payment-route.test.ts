@@ -107,10 +107,12 @@ describe("routeAmount", () => {
 
 describe("PaymentRoute pattern bounds", () => {
   const spec = (pattern: string) => ({ pattern, price: "0.001", payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", network: "base-sepolia" });
-  it("refuses a pattern too long or with too many stars to match cheaply", () => {
+  it("refuses a pattern too long, with too many stars, or more than one in a segment: every lookup may have to match it", () => {
     expect(v.safeParse(PaymentRouteSpecSchema, spec(`/${"a".repeat(255)}`)).success).toBe(true);
     expect(v.safeParse(PaymentRouteSpecSchema, spec(`/${"a".repeat(256)}`)).success).toBe(false);
-    expect(v.safeParse(PaymentRouteSpecSchema, spec("/*a*a*a*a*a*a*a*")).success).toBe(true);
-    expect(v.safeParse(PaymentRouteSpecSchema, spec("/*a*a*a*a*a*a*a*a*")).success).toBe(false);
+    expect(v.safeParse(PaymentRouteSpecSchema, spec("/*a/*a/*a/*a/*a/*a/*a/*")).success).toBe(true);
+    expect(v.safeParse(PaymentRouteSpecSchema, spec("/*a/*a/*a/*a/*a/*a/*a/*a/*")).success).toBe(false);
+    expect(v.safeParse(PaymentRouteSpecSchema, spec("/files/*.json")).success).toBe(true);
+    expect(v.safeParse(PaymentRouteSpecSchema, spec("/files/*a*.json")).success).toBe(false);
   });
 });

@@ -13,6 +13,7 @@ export const PAYMENT_ROUTE_KIND = "PaymentRoute";
 
 export const MAX_PATTERN_LENGTH = 256;
 export const MAX_PATTERN_STARS = 8;
+export const MAX_DESCRIPTION_LENGTH = 1024;
 
 const positiveInteger = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"));
 
@@ -24,6 +25,7 @@ export const PaymentRouteSpecSchema = v.object({
     v.regex(/^\/[a-zA-Z0-9/_.*-]*$/, "must be a path pattern starting with '/'"),
     v.maxLength(MAX_PATTERN_LENGTH, `must be at most ${MAX_PATTERN_LENGTH} characters`),
     v.check((p) => p.split("*").length - 1 <= MAX_PATTERN_STARS, `must have at most ${MAX_PATTERN_STARS} "*"`),
+    v.check((p) => p.split("/").every((segment) => segment.split("*").length <= 2), `must have at most one "*" per segment`),
   ),
   /** What users write and `kubectl get pr` shows: the price the route charges. */
   price: decimal,
@@ -36,8 +38,9 @@ export const PaymentRouteSpecSchema = v.object({
   network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
   scheme: v.optional(v.picklist(["exact"]), "exact"),
   maxTimeoutSeconds: v.optional(positiveInteger, 300),
-  description: v.optional(v.string(), ""),
-  mimeType: v.optional(v.string()),
+  // Every unpaid answer carries these: bounded, so a route cannot make its 402s huge.
+  description: v.optional(v.pipe(v.string(), v.maxLength(MAX_DESCRIPTION_LENGTH, `must be at most ${MAX_DESCRIPTION_LENGTH} characters`)), ""),
+  mimeType: v.optional(v.pipe(v.string(), v.maxLength(128, "must be at most 128 characters"))),
   priceModel: v.optional(v.picklist(["perRequest", "perMTok", "perHour"]), "perRequest"),
   perRequest: v.optional(decimal),
   perMTok: v.optional(decimal),

@@ -18,23 +18,34 @@ export function paymentRequired(route: PricedRoute, resource: string, error: str
 }
 
 const UNPAID = "X-PAYMENT header is required";
-/** Per route, few resources are asked for again and again; more than this and the cache starts over. */
-const CACHED_RESOURCES_PER_ROUTE = 256;
-const unpaidAnswers = new WeakMap<PricedRoute, Map<string, Answer>>();
+/**
+ * Few resources are asked for again and again. The cache is one for all routes, bounded in
+ * entries and in the size of what it keys on: the resource (host, path and query) is the
+ * buyer's to choose, and a bound per route would let many routes and long URLs fill memory.
+ */
+const CACHED_ANSWERS = 4096;
+const CACHED_RESOURCE_LENGTH = 512;
+const unpaidAnswers = new Map<string, { route: PricedRoute; answer: Answer }>();
 
 /**
- * The 402 for a request that carries no payment, the verifier's most frequent answer:
- * the same bytes for the same route and resource, so it is built once and reused (answers
- * are never mutated after they are made). Dropped with the route when the table changes.
+ * The 402 for a request that carries no payment, the verifier's most frequent answer: the
+ * same bytes for the same route and resource, so it is built once and reused (answers are
+ * never mutated after they are made). An entry made for a route the table has since
+ * replaced is rebuilt; the oldest entries make room for new ones.
  */
+export function cachedUnpaidAnswers(): number {
+  return unpaidAnswers.size;
+}
+
 export function paymentRequiredAnswer(route: PricedRoute, resource: string): Answer {
-  let answers = unpaidAnswers.get(route);
-  if (!answers) unpaidAnswers.set(route, answers = new Map());
-  let answer = answers.get(resource);
-  if (!answer) {
-    if (answers.size >= CACHED_RESOURCES_PER_ROUTE) answers.clear();
-    answers.set(resource, answer = paymentRequired(route, resource, UNPAID));
-  }
+  if (resource.length > CACHED_RESOURCE_LENGTH) return paymentRequired(route, resource, UNPAID);
+  const key = `${route.key}\n${resource}`;
+  const cached = unpaidAnswers.get(key);
+  if (cached?.route === route) return cached.answer;
+  const answer = paymentRequired(route, resource, UNPAID);
+  if (cached) unpaidAnswers.delete(key);
+  else if (unpaidAnswers.size >= CACHED_ANSWERS) unpaidAnswers.delete(unpaidAnswers.keys().next().value!);
+  unpaidAnswers.set(key, { route, answer });
   return answer;
 }
 

@@ -74,7 +74,10 @@ export function localFacilitator(chains: ChainClients): Facilitator {
         return { kind: "unknown", message: `sending the settlement failed: ${describeError(error)}` };
       }
       try {
-        const receipt = await inTime(deadline, c.public.waitForTransactionReceipt({ hash: transaction, timeout: deadline.remainingMs() }));
+        // A transaction replaced in the mempool resolves with its replacement's receipt: that is not ours to count.
+        let replaced = false;
+        const receipt = await inTime(deadline, c.public.waitForTransactionReceipt({ hash: transaction, timeout: deadline.remainingMs(), onReplaced: () => void (replaced = true) }));
+        if (replaced) return { kind: "unknown", message: `settlement ${transaction} was replaced by ${receipt.transactionHash}`, transaction };
         // Reverted on chain: final for this transaction, but let the resolver decide whether another one used the nonce.
         if (receipt.status === "reverted") return { kind: "unknown", message: `settlement ${transaction} reverted`, transaction };
         return { kind: "settled", transaction };
@@ -83,10 +86,10 @@ export function localFacilitator(chains: ChainClients): Facilitator {
       }
     },
 
-    async resolve(context, transaction) {
+    async resolve(context) {
       const c = chains.for(context.route.network);
       if (!c) return { kind: "unknown", message: `no RPC URL configured for ${context.route.network.name}` };
-      const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context, transaction));
+      const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context));
       return resolution === TIMED_OUT ? { kind: "unknown", message: "out of time reading the chain" } : resolution;
     },
   };

@@ -65,11 +65,11 @@ export function liveRouteSet(): LiveRouteSet {
   const verdicts = new Map<string, Evaluated>();
   const candidates = new Map<PricedRoute, Candidate & { owner: string }>();
   const table = liveRouteTable<PricedRoute>((a, b) => olderFirst(candidates.get(a)!, candidates.get(b)!));
+  /** When a pattern's holder changes, every claimant's verdict names the new one; else only the changed object's moves. */
   const rivals = (pattern: string, into: Set<string>) => {
-    const claimants = table.claimants(pattern);
-    if (claimants.length > 1) for (const route of claimants) into.add(candidates.get(route)!.owner);
+    for (const route of table.claimants(pattern)) into.add(candidates.get(route)!.owner);
   };
-  const holderOf = (route: PricedRoute) => table.claimants(route.pattern)[0]!;
+  const holderOf = (route: PricedRoute) => table.holder(route.pattern)!;
   const admission = (key: string): Admission | undefined => {
     const verdict = verdicts.get(key);
     if (!verdict || "admission" in verdict) return verdict?.admission;
@@ -93,17 +93,19 @@ export function liveRouteSet(): LiveRouteSet {
       const before = verdicts.get(key);
       if (before && "candidate" in before) {
         const { route } = before.candidate;
-        rivals(route.pattern, touched);
+        const holder = table.holder(route.pattern);
         table.release(route.pattern, route);
         candidates.delete(route);
+        if (table.holder(route.pattern) !== holder) rivals(route.pattern, touched);
       }
       if (verdict) verdicts.set(key, verdict);
       else verdicts.delete(key);
       if (verdict && "candidate" in verdict) {
         const { route } = verdict.candidate;
+        const holder = table.holder(route.pattern);
         candidates.set(route, { ...verdict.candidate, owner: key });
         table.claim(route.pattern, route);
-        rivals(route.pattern, touched);
+        if (holder !== undefined && table.holder(route.pattern) !== holder) rivals(route.pattern, touched);
       }
       return [...touched];
     },

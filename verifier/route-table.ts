@@ -15,6 +15,8 @@ export type LiveRouteTable<T> = RouteTable<T> & {
   release(pattern: string, value: T): void;
   /** Every value claiming the pattern (in any spelling), the holder first. */
   claimants(pattern: string): readonly T[];
+  /** The value holding the pattern, if any: claimants(pattern)[0] without the copy. */
+  holder(pattern: string): T | undefined;
 };
 
 type Claim<T> = { value: T; seq: number };
@@ -83,6 +85,7 @@ export function liveRouteTable<T>(rank: (a: T, b: T) => number = () => 0): LiveR
       if (at === 0) serve(key, list[0]?.value);
     },
     claimants: (pattern) => claims.get(canonicalPattern(pattern))?.map((c) => c.value) ?? [],
+    holder: (pattern) => claims.get(canonicalPattern(pattern))?.[0]?.value,
     lookup(path) {
       const hit = exact.get(path);
       if (hit !== undefined) return hit;
