@@ -15,6 +15,7 @@ import type { Facilitator } from "../verifier/facilitator.ts";
 import { localFacilitator } from "../verifier/facilitator-local.ts";
 import { remoteFacilitator } from "../verifier/facilitator-remote.ts";
 import { resolveOnChain } from "../verifier/settlement-resolver.ts";
+import { contractCheck } from "../verifier/wallet-check.ts";
 import { UsageError } from "./config-flags.ts";
 
 export type FacilitatorFlags = { rpc?: string[]; "settlement-key-file"?: string; "settlement-key-secret"?: string };
@@ -30,7 +31,7 @@ export type FacilitatorChoice = {
 export async function chooseFacilitator(choice: string, flags: FacilitatorFlags, env: NodeJS.ProcessEnv, verifyOnly: boolean, client: KubeClient | undefined): Promise<FacilitatorChoice> {
   const rpcUrls = parseRpcUrls([...(flags.rpc ?? []), ...(env.X402_RPC?.split(",") ?? [])]);
   const hasRpc = Object.keys(rpcUrls).length > 0;
-  const isContract = hasRpc ? contractCheck(rpcUrls) : undefined;
+  const isContract = hasRpc ? contractCheck(chainClients({ rpcUrls })) : undefined;
   if (choice !== "local") {
     let remote: Facilitator;
     try {
@@ -65,24 +66,6 @@ function parseRpcUrls(pairs: string[]): Record<string, string> {
     rpcUrls[network] ??= url;
   }
   return rpcUrls;
-}
-
-/** Whether an address holds code; answers cached, since a payer's wallet does not stop being a contract. */
-function contractCheck(rpcUrls: Record<string, string>) {
-  const chains = chainClients({ rpcUrls });
-  const known = new Map<string, boolean>();
-  return async (network: Network, address: `0x${string}`): Promise<boolean> => {
-    const c = chains.for(network);
-    if (!c) return false;
-    const key = `${network.chainId}:${address.toLowerCase()}`;
-    const cached = known.get(key);
-    if (cached !== undefined) return cached;
-    const code = await beforeDeadline(deadlineAfter(5000), c.public.getCode({ address }));
-    if (code === TIMED_OUT) throw new Error(`${network.name}: no answer about ${address}`);
-    const contract = code !== undefined && code !== "0x";
-    if (contract) known.set(key, true);
-    return contract;
-  };
 }
 
 async function settlementKey(flags: FacilitatorFlags, env: NodeJS.ProcessEnv, client: KubeClient | undefined): Promise<`0x${string}`> {

@@ -52,9 +52,14 @@ export async function decidePayment(route: PricedRoute, resource: string, header
     const refusal = checkPayment(payment, route, now);
     if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
     signer = await signerOf(payment, route);
-    // Only a contract wallet may sign with a key that is not its address; without a chain to ask, it is junk.
-    if (signer === "not-ecdsa" && !deps.isContract && !isCounterfactual(payment)) return refuse(route, resource, REASON.signature, "not a payer's signature, and no chain to ask for a smart wallet's", deps);
-    if (signer === "other" && !deps.isContract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
+    if (signer !== "payer") {
+      // Only a contract wallet may sign with a key that is not its address: a chain is asked (the
+      // answers are cached and the reads bounded); without one, only a not-yet-deployed wallet's
+      // (ERC-6492) signature goes on, for the facilitator to judge.
+      const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(route, a.from).catch(() => TIMED_OUT)) : isCounterfactual(payment);
+      if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
+      if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
+    }
   }
   // Read the upstream's credentials before taking money: no payment for a request we cannot deliver.
   const credentials = await beforeDeadline(deadline, deps.upstreamAuthorization(route));
@@ -85,13 +90,6 @@ export async function decidePayment(route: PricedRoute, resource: string, header
     return { route, answer: unavailable("too many payments in progress; no payment was taken, retry later") };
   }
   try {
-    if (signer === "other" || signer === "not-ecdsa") {
-      // Asked under a slot, so that a flood of forged signatures costs the chain a bounded number of reads.
-      const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(route, a.from).catch(() => TIMED_OUT)) : isCounterfactual(payment);
-      if (contract !== true) deps.guard.release(key);
-      if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
-      if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
-    }
     return await verifyAndSettle(paid, deps);
   } catch (error) {
     // An exception after reserving may have happened after sending: keep the reservation.
