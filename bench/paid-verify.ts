@@ -42,7 +42,7 @@ export async function paidVerifyFigures(rounds: number): Promise<Figure[]> {
     const domain = { name: network.tokenName, version: network.tokenVersion, chainId: network.chainId, verifyingContract: network.asset };
     const sign = async () => {
       const now = BigInt(Math.floor(Date.now() / 1000));
-      const message = { from: buyer.address, to: payTo, value: 1000n, validAfter: 0n, validBefore: now + 3600n, nonce: `0x${randomBytes(32).toString("hex")}` as `0x${string}` };
+      const message = { from: buyer.address, to: payTo, value: 1000n, validAfter: 0n, validBefore: now + 300n, nonce: `0x${randomBytes(32).toString("hex")}` as `0x${string}` };
       const signature = await buyer.signTypedData({ domain, types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization", message });
       const header = Buffer.from(JSON.stringify({
         x402Version: 1, scheme: "exact", network: "base-sepolia",
