@@ -10,11 +10,10 @@ import { RESOURCES, resourcePath } from "../adapters/k8s/resources.ts";
 import { registerSecret } from "../adapters/log.ts";
 import type { Network } from "../core/networks.ts";
 import { chainClients } from "../verifier/chain-clients.ts";
-import { beforeDeadline, deadlineAfter, TIMED_OUT } from "../verifier/deadline.ts";
 import type { Facilitator } from "../verifier/facilitator.ts";
 import { localFacilitator } from "../verifier/facilitator-local.ts";
 import { remoteFacilitator } from "../verifier/facilitator-remote.ts";
-import { resolveOnChain } from "../verifier/settlement-resolver.ts";
+import { resolveWithChains } from "../verifier/settlement-resolver.ts";
 import { contractCheck } from "../verifier/wallet-check.ts";
 import { UsageError } from "./config-flags.ts";
 
@@ -31,7 +30,11 @@ export type FacilitatorChoice = {
 export async function chooseFacilitator(choice: string, flags: FacilitatorFlags, env: NodeJS.ProcessEnv, verifyOnly: boolean, client: KubeClient | undefined): Promise<FacilitatorChoice> {
   const rpcUrls = parseRpcUrls([...(flags.rpc ?? []), ...(env.X402_RPC?.split(",") ?? [])]);
   const hasRpc = Object.keys(rpcUrls).length > 0;
-  const isContract = hasRpc ? contractCheck(chainClients({ rpcUrls })) : undefined;
+  const key = choice === "local" && hasRpc && !verifyOnly ? await settlementKey(flags, env, client) : undefined;
+  // One set of clients for every chain read and settlement. One settlement account, many
+  // settlements at once: a nonce manager gives each its own account nonce.
+  const chains = chainClients({ rpcUrls, settlementAccount: key ? privateKeyToAccount(key, { nonceManager }) : undefined });
+  const isContract = hasRpc ? contractCheck(chains) : undefined;
   if (choice !== "local") {
     let remote: Facilitator;
     try {
@@ -42,19 +45,10 @@ export async function chooseFacilitator(choice: string, flags: FacilitatorFlags,
     if (!hasRpc) {
       return { facilitator: remote, resolution: "by asking the facilitator only: a payment that landed stays unknown (503) until --rpc lets the chain tell" };
     }
-    const chains = chainClients({ rpcUrls });
-    const resolve: Facilitator["resolve"] = async (context) => {
-      const c = chains.for(context.route.network);
-      if (!c) return remote.resolve(context);
-      const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context));
-      return resolution === TIMED_OUT ? { kind: "unknown", message: "out of time reading the chain" } : resolution;
-    };
+    const resolve: Facilitator["resolve"] = async (context) => (await resolveWithChains(chains, context)) ?? remote.resolve(context);
     return { facilitator: { ...remote, resolve }, isContract, resolution: "on chain, where an RPC is given" };
   }
   if (!hasRpc) throw new UsageError("--facilitator local needs --rpc NETWORK=URL for each network it serves");
-  const key = verifyOnly ? undefined : await settlementKey(flags, env, client);
-  // One settlement account, many settlements at once: a nonce manager gives each its own account nonce.
-  const chains = chainClients({ rpcUrls, settlementAccount: key ? privateKeyToAccount(key, { nonceManager }) : undefined });
   return { facilitator: localFacilitator(chains), isContract, resolution: "on chain" };
 }
 

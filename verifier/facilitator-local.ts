@@ -7,11 +7,9 @@ import { type ChainClients, describeError } from "./chain-clients.ts";
 import { beforeDeadline, type Deadline, TIMED_OUT } from "./deadline.ts";
 import { EIP3009_ABI, TRANSFER_BYTES_ABI, TRANSFER_VRS_ABI, typedDataFor } from "./eip3009.ts";
 import type { Facilitator, PaymentContext, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
-import { resolveOnChain } from "./settlement-resolver.ts";
+import { isCounterfactual } from "./payment-signature.ts";
+import { resolveWithChains } from "./settlement-resolver.ts";
 import { REASON } from "./x402-reasons.ts";
-
-/** ERC-6492 wraps a not-yet-deployed wallet's signature and ends it with this suffix. */
-const ERC6492_MAGIC = "6492649264926492649264926492649264926492649264926492649264926492";
 
 class OutOfTime extends Error {}
 
@@ -35,7 +33,7 @@ export function localFacilitator(chains: ChainClients): Facilitator {
         // as "unavailable", never as "invalid".
         if (!context.signedByPayer) {
           const code = await inTime(deadline, c.public.getCode({ address: a.from }));
-          const counterfactual = signature.toLowerCase().endsWith(ERC6492_MAGIC);
+          const counterfactual = isCounterfactual(signature);
           const typedData = typedDataFor(route.network, a);
           const ok = (code && code !== "0x") || counterfactual ? await inTime(deadline, c.public.verifyTypedData({ ...typedData, address: a.from, signature })) : false;
           if (!ok) return { kind: "invalid", reason: REASON.signature, message: "the signature does not match the payer" };
@@ -87,10 +85,7 @@ export function localFacilitator(chains: ChainClients): Facilitator {
     },
 
     async resolve(context) {
-      const c = chains.for(context.route.network);
-      if (!c) return { kind: "unknown", message: `no RPC URL configured for ${context.route.network.name}` };
-      const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context));
-      return resolution === TIMED_OUT ? { kind: "unknown", message: "out of time reading the chain" } : resolution;
+      return (await resolveWithChains(chains, context)) ?? { kind: "unknown", message: `no RPC URL configured for ${context.route.network.name}` };
     },
   };
 }

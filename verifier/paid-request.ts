@@ -12,7 +12,7 @@ import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } fr
 import type { PaymentContext, SettleOutcome } from "./facilitator.ts";
 import type { Decision, VerifierDeps } from "./forward-auth.ts";
 import { decodePaymentHeader, type PaymentAttempt } from "./payment-header.ts";
-import { type Signer, signerOf } from "./payment-signature.ts";
+import { isCounterfactual, type Signer, signerOf } from "./payment-signature.ts";
 import type { PricedRoute } from "./priced-route.ts";
 import { type Reservation, reservationKey } from "./replay-guard.ts";
 import { NONCE_USED, REASON } from "./x402-reasons.ts";
@@ -56,7 +56,7 @@ export async function decidePayment(route: PricedRoute, resource: string, header
       // Only a contract wallet may sign with a key that is not its address: a chain is asked (the
       // answers are cached and the reads bounded); without one, only a not-yet-deployed wallet's
       // (ERC-6492) signature goes on, for the facilitator to judge.
-      const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(route, a.from).catch(() => TIMED_OUT)) : isCounterfactual(payment);
+      const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(route, a.from).catch(() => TIMED_OUT)) : isCounterfactual(payment.signature);
       if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
       if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
     }
@@ -99,12 +99,6 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   } finally {
     release();
   }
-}
-
-/** ERC-6492 wraps a not-yet-deployed wallet's signature and ends it with this suffix. */
-const ERC6492_MAGIC = "6492649264926492649264926492649264926492649264926492649264926492";
-function isCounterfactual(payment: PaymentAttempt): boolean {
-  return payment.signature.toLowerCase().endsWith(ERC6492_MAGIC);
 }
 
 type HeldRequest = { route: PricedRoute; resource: string; key: string; digest: string };

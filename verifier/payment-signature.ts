@@ -19,3 +19,11 @@ export async function signerOf(payment: PaymentAttempt, route: PricedRoute): Pro
     return "other";
   }
 }
+
+/** ERC-6492 wraps a not-yet-deployed wallet's signature and ends it with this suffix. */
+const ERC6492_MAGIC = "6492649264926492649264926492649264926492649264926492649264926492";
+
+/** A not-yet-deployed (counterfactual) wallet's signature, which only a chain or a facilitator can judge. */
+export function isCounterfactual(signature: `0x${string}`): boolean {
+  return signature.toLowerCase().endsWith(ERC6492_MAGIC);
+}

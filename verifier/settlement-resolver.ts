@@ -6,7 +6,8 @@
 // counts as settled. The token's own logs tell, so a node that hides or prunes receipts
 // does not matter; every read is pinned to one block, so the answers agree with each other.
 import type { Hash, Log, PublicClient } from "viem";
-import { describeError } from "./chain-clients.ts";
+import { type ChainClients, describeError } from "./chain-clients.ts";
+import { beforeDeadline, TIMED_OUT } from "./deadline.ts";
 import { EIP3009_ABI, EIP3009_EVENTS } from "./eip3009.ts";
 import type { PaymentContext, Resolution } from "./facilitator.ts";
 import { REASON } from "./x402-reasons.ts";
@@ -50,4 +51,12 @@ export async function resolveOnChain(client: PublicClient, { payment, route }: P
   } catch (error) {
     return { kind: "unknown", message: `could not read the chain: ${describeError(error)}` };
   }
+}
+
+/** resolveOnChain over the RPC given for the route's network, within the answer's deadline; undefined when there is none. */
+export async function resolveWithChains(chains: ChainClients, context: Pick<PaymentContext, "payment" | "route" | "deadline">): Promise<Resolution | undefined> {
+  const c = chains.for(context.route.network);
+  if (!c) return undefined;
+  const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context));
+  return resolution === TIMED_OUT ? { kind: "unknown", message: "out of time reading the chain" } : resolution;
 }
