@@ -12,7 +12,7 @@ import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } fr
 import type { PaymentContext, SettleOutcome } from "./facilitator.ts";
 import type { Decision, VerifierDeps } from "./forward-auth.ts";
 import { decodePaymentHeader, type PaymentAttempt } from "./payment-header.ts";
-import { isCounterfactual, type Signer, signerOf } from "./payment-signature.ts";
+import { isCounterfactual, signerOf } from "./payment-signature.ts";
 import type { PricedRoute } from "./priced-route.ts";
 import { type Reservation, reservationKey } from "./replay-guard.ts";
 import { NONCE_USED, REASON } from "./x402-reasons.ts";
@@ -25,8 +25,6 @@ export const MIN_SETTLE_MS = 1000;
 const SLOT_WAIT_MS = 2000;
 
 type Paid = { context: PaymentContext; key: string; credentials: string | undefined };
-/** A held authorization whose unknown outcome turned out not to have landed: settle it afresh. */
-const AFRESH = Symbol("afresh");
 
 /** The exact authorization and the route it pays: an unknown outcome is resumed only by the same. */
 export function paymentDigest(route: PricedRoute, payment: PaymentAttempt): string {
@@ -43,15 +41,18 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   const now = deps.nowSeconds();
   const key = reservationKey(route.network.chainId, route.network.asset, a.from, a.nonce);
   const digest = paymentDigest(route, payment);
-  const request: HeldRequest = { route, resource, key, digest };
+  const request: HeldRequest = { route, resource, digest };
+  let signedByPayer = false;
 
   // Held already: answered from what we know of it, before checks that the clock or a price change could fail.
   let held = deps.guard.peek(key, now);
-  let signer: Signer | undefined;
-  if (!held) {
+  if (held) {
+    const known = answerKnown(held, request, deps);
+    if (known) return known;
+  } else {
     const refusal = checkPayment(payment, route, now);
     if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
-    signer = await signerOf(payment, route);
+    const signer = await signerOf(payment, route);
     if (signer !== "payer") {
       // Only a contract wallet may sign with a key that is not its address: a chain is asked (the
       // answers are cached and the reads bounded); without one, only a not-yet-deployed wallet's
@@ -60,6 +61,7 @@ export async function decidePayment(route: PricedRoute, resource: string, header
       if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
       if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
     }
+    signedByPayer = signer === "payer";
   }
   // Read the upstream's credentials before taking money: no payment for a request we cannot deliver.
   const credentials = await beforeDeadline(deadline, deps.upstreamAuthorization(route));
@@ -69,15 +71,21 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   }
   if (!held) {
     const reservation = deps.guard.reserve(key, a.validBefore, now, digest);
-    if (!reservation.taken) held = reservation.held;
+    if (!reservation.taken) {
+      held = reservation.held;
+      const known = answerKnown(held, request, deps);
+      if (known) return known;
+    }
   }
-  signer ??= await signerOf(payment, route);
-  const paid: Paid = { context: { payment, route, resource, deadline, signedByPayer: signer === "payer" }, key, credentials };
+  const paid: Paid = { context: { payment, route, resource, deadline, signedByPayer }, key, credentials };
   if (held) {
-    const outcome = await answerHeld(held, paid, request, deps);
-    if (outcome !== AFRESH) return outcome;
+    // Our own unknown outcome: claim it (one resolution however many retries), and find out.
+    if (!deps.guard.transition(key, "unknown", "resolving")) return waitForIt(route);
+    const resumed = await resume(paid, held.transaction, deps);
+    if (resumed) return resumed;
     // Definitely not landed: from here it is a fresh attempt, but a used nonce may yet be ours.
     paid.context.retry = true;
+    paid.context.signedByPayer = (await signerOf(payment, route)) === "payer";
     const refusal = checkPayment(payment, route, now);
     if (refusal) {
       deps.guard.release(key);
@@ -101,19 +109,21 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   }
 }
 
-type HeldRequest = { route: PricedRoute; resource: string; key: string; digest: string };
+type HeldRequest = { route: PricedRoute; resource: string; digest: string };
 
 /**
- * An authorization we hold. Done: already used. Being verified, settled or resolved: wait.
- * Unknown: only the same authorization for the same route may find out what happened
- * (another one reusing the nonce is told to wait, never to pay); we claim it, and resume.
+ * What we already know of a held authorization, without reading anything: done, already
+ * used; being verified, settled or resolved, or held for another authorization reusing the
+ * nonce: wait (never pay). Undefined: it is this very payment's unknown outcome, to resume.
  */
-async function answerHeld(held: Reservation, paid: Paid, { route, resource, key, digest }: HeldRequest, deps: VerifierDeps): Promise<Decision | typeof AFRESH> {
+function answerKnown(held: Reservation, { route, resource, digest }: HeldRequest, deps: VerifierDeps): Decision | undefined {
   if (held.state === "done") return refuse(route, resource, REASON.alreadyUsed, "this payment authorization was already used", deps);
-  const wait = () => ({ route, answer: unavailable("this payment is being processed; do not pay again, retry this request later") });
-  if (held.state !== "unknown" || held.payment !== digest) return wait();
-  if (!deps.guard.transition(key, "unknown", "resolving")) return wait();
-  return (await resume(paid, held.transaction, deps)) ?? AFRESH;
+  if (held.state !== "unknown" || held.payment !== digest) return waitForIt(route);
+  return undefined;
+}
+
+function waitForIt(route: PricedRoute): Decision {
+  return { route, answer: unavailable("this payment is being processed; do not pay again, retry this request later") };
 }
 
 /**
