@@ -3,9 +3,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts
 COPY core ./core
-COPY cli ./cli
 COPY adapters ./adapters
+COPY kube ./kube
+COPY controller ./controller
 COPY verifier ./verifier
+COPY cli ./cli
 COPY mod.ts main.ts ./
 USER 65532
 ENTRYPOINT ["node", "main.ts"]

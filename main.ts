@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // The command line: one subcommand per job. Runs unbuilt on Node >= 22 and on Deno 2.
 import { UsageError } from "./cli/config-flags.ts";
-import { InputError } from "./cli/read-input.ts";
+import { InputError } from "./adapters/yaml-documents.ts";
 import { controllerCommand } from "./cli/controller.ts";
 import { renderCommand } from "./cli/render.ts";
-import { upCommand } from "./cli/up.ts";
 import { verifierCommand } from "./cli/verifier.ts";
 
 type Command = { summary: string; run: (args: string[], out: (t: string) => void, err: (t: string) => void) => number | Promise<number> };
@@ -12,7 +11,6 @@ type Command = { summary: string; run: (args: string[], out: (t: string) => void
 const COMMANDS: Record<string, Command> = {
   render: { summary: "print the children the operator would create for ServiceOffers in a file", run: renderCommand },
   controller: { summary: "run the controller (reconciles ServiceOffers; leader election optional)", run: controllerCommand },
-  up: { summary: "run the whole stack on an embedded local cluster (npm start)", run: upCommand },
   verifier: { summary: "run the x402 ForwardAuth verifier (routes from the cluster or a file)", run: verifierCommand },
 };
 

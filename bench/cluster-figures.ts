@@ -3,19 +3,19 @@
 // memory with many routes and offers.
 import { formatAtomic } from "../core/decimal.ts";
 import { readFileSync } from "node:fs";
-import type { KubeClient } from "../adapters/k8s/client.ts";
-import { RESOURCES, resourceForKind, resourcePath } from "../adapters/k8s/resources.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { RESOURCES, resourceForKind, resourcePath } from "../kube/resources.ts";
 import { DEFAULT_CONFIG } from "../core/config.ts";
 import { NOTHING_OBSERVED } from "../core/observed.ts";
 import { reconcile } from "../core/reconcile.ts";
-import { apply, getOrUndefined } from "../tests/kind/apply.ts";
-import { applyOffer, controllerWrites, offerPath } from "../tests/kind/cluster-helpers.ts";
-import { deploymentMemoryLimit } from "../tests/kind/memory-limit.ts";
-import { startStack, UPSTREAM } from "../tests/kind/stack.ts";
-import { waitFor } from "../tests/support/process.ts";
+import { apply, getOrUndefined } from "../dev/apply.ts";
+import { applyOffer, controllerWrites, offerPath } from "../dev/cluster-helpers.ts";
+import { deploymentMemoryLimit } from "../dev/memory-limit.ts";
+import { startStack, UPSTREAM } from "../dev/stack.ts";
+import { waitFor } from "../dev/process.ts";
 import { figure, type Figure, percentile, round } from "./stats.ts";
 
-/** How the process ran: under its Deployment's memory limit (tests/kind/memory-limit.ts), or without one. */
+/** How the process ran: under its Deployment's memory limit (dev/memory-limit.ts), or without one. */
 function memoryNote(pid: number, component: "controller" | "verifier"): string {
   const inCgroup = readFileSync(`/proc/${pid}/cgroup`, "utf8").includes(`x402-${component}-`);
   return inCgroup ? `run under its Deployment's memory limit (${deploymentMemoryLimit(component) / 2 ** 20} MiB, a memory cgroup, as the kubelet runs it)` : "run without a memory limit (no memory cgroup could be made here)";

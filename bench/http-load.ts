@@ -1,7 +1,7 @@
 // Load from a separate process: autocannon (from npm, so a fresh clone has it), the same
 // connections and duration for every side.
 import { spawn } from "node:child_process";
-import { bin } from "../tests/support/process.ts";
+import { bin } from "../dev/process.ts";
 
 export type LoadResult = { rps: number; errors: number; non2xx: number; total: number };
 

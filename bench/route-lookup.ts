@@ -1,8 +1,8 @@
 // Route lookup cost in-process: 10,000 routes against 10, our table against the
 // first-match linear scan the Go version did, and the cost per byte of a long path against
 // a short one (reading and looking up a path must stay linear in its length).
-import { normalizePath } from "../verifier/normalize-path.ts";
-import { buildRouteTable, type RouteTable } from "../verifier/route-table.ts";
+import { normalizePath } from "../verifier/routes/normalize-path.ts";
+import { buildRouteTable, type RouteTable } from "../verifier/routes/table.ts";
 import { figure, type Figure, round } from "./stats.ts";
 
 const LOOKUPS = 1_000_000;

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../tests/support/free-port.ts";
-import { httpReady, type Running, start, waitFor } from "../tests/support/process.ts";
+import { freePort } from "../dev/free-port.ts";
+import { httpReady, type Running, start, waitFor } from "../dev/process.ts";
 import { load } from "./http-load.ts";
 import { figure, type Figure, round } from "./stats.ts";
 

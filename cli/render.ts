@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { configFromFlags, CONFIG_OPTIONS, CONFIG_HELP } from "./config-flags.ts";
-import { readDocuments } from "./read-input.ts";
+import { readDocuments } from "../adapters/yaml-documents.ts";
 import { renderOffers } from "../core/render.ts";
 import { sortKeys } from "../core/yaml-order.ts";
 

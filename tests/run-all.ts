@@ -36,7 +36,7 @@ const SUITES: Suite[] = [
   },
   {
     name: "e2e (real control plane, Traefik, chain; Node and Deno)",
-    prepare: [bin("node"), "tests/kind/binaries.ts"],
+    prepare: [bin("node"), "dev/binaries.ts"],
     command: [bin("vitest"), "run", "--config", "vitest.e2e.config.ts", "--reporter=default", "--reporter=json", "--outputFile.json=$REPORT/vitest.json"],
     counts: (dir) => vitestCounts(join(dir, "vitest.json")),
   },

@@ -2,7 +2,7 @@
 // (status, headers, body); a 2xx lets the request through with the headers Traefik
 // copies upstream (authResponseHeaders).
 import { Buffer } from "node:buffer";
-import type { PricedRoute } from "./priced-route.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
 
 export type Answer = { status: number; headers: Record<string, string>; body: string };
 

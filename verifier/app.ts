@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import type { Logger } from "../adapters/log.ts";
 import { type Answer, refused } from "./answer.ts";
 import { type Decision, forwardAuth, RETRY_AFTER_SECONDS, type VerifierDeps } from "./forward-auth.ts";
-import type { VerifierMetrics } from "./verifier-metrics.ts";
+import type { VerifierMetrics } from "./metrics.ts";
 
 export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean };
 

@@ -3,7 +3,7 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { forwardAuth } from "./forward-auth.ts";
-import { buildRouteTable } from "./route-table.ts";
+import { buildRouteTable } from "./routes/table.ts";
 import { PAY_TO, pricedRoute, request, scripted, SETTLED, VALID, verifierDeps } from "./test-support.ts";
 
 const deps = (overrides: Parameters<typeof verifierDeps>[1] = {}) => verifierDeps(scripted(VALID, SETTLED).facilitator, overrides);

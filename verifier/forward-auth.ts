@@ -2,14 +2,14 @@
 // for every request to a paid route; the order of the checks is the order of their cost.
 import type { Logger } from "../adapters/log.ts";
 import { allowed, type Answer, paymentRequiredAnswer, refused, resourceUrl, unavailable } from "./answer.ts";
-import type { Facilitator } from "./facilitator.ts";
-import { normalizePath } from "./normalize-path.ts";
+import type { Facilitator } from "./x402/facilitator.ts";
+import { normalizePath } from "./routes/normalize-path.ts";
 import { decidePayment } from "./paid-request.ts";
 import type { PaymentSlots } from "./payment-slots.ts";
-import type { PricedRoute } from "./priced-route.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
-import type { RouteTable } from "./route-table.ts";
-import type { VerifierMetrics } from "./verifier-metrics.ts";
+import type { RouteTable } from "./routes/table.ts";
+import type { VerifierMetrics } from "./metrics.ts";
 
 export type Mode = "settle" | "verify-only";
 

@@ -14,10 +14,10 @@ import type { AddressInfo } from "node:net";
 import { privateKeyToAccount } from "viem/accounts";
 import { seededRandom } from "../tests/support/seeded-random.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { remoteFacilitator } from "./facilitator-remote.ts";
+import { remoteFacilitator } from "./x402/facilitator-remote.ts";
 import { forwardAuth } from "./forward-auth.ts";
-import type { PricedRoute } from "./priced-route.ts";
-import { buildRouteTable } from "./route-table.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
+import { buildRouteTable } from "./routes/table.ts";
 import { pricedRoute, request, signedPayment, verifierDeps } from "./test-support.ts";
 
 const SCENARIOS = 300;

@@ -4,7 +4,7 @@
 import { Buffer } from "node:buffer";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import type { Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
+import type { Resolution, SettleOutcome, VerifyOutcome } from "./x402/facilitator.ts";
 import { forwardAuth } from "./forward-auth.ts";
 import { paymentSlots } from "./payment-slots.ts";
 import { BUYER, NOW, paidRequest, PAY_TO, pricedRoute, scripted, SETTLED, signedPayment, VALID, verifierDeps } from "./test-support.ts";

@@ -7,15 +7,15 @@
 // its time from one deadline.
 import { networkIdFor } from "../core/networks.ts";
 import { allowed, base64Json, paymentRequired, refused, unavailable } from "./answer.ts";
-import { checkPayment } from "./check-payment.ts";
+import { checkPayment } from "./x402/check-payment.ts";
 import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } from "./deadline.ts";
-import type { PaymentContext, SettleOutcome } from "./facilitator.ts";
+import type { PaymentContext, SettleOutcome } from "./x402/facilitator.ts";
 import type { Decision, VerifierDeps } from "./forward-auth.ts";
-import { decodePaymentHeader, type PaymentAttempt } from "./payment-header.ts";
-import { isCounterfactual, signerOf } from "./payment-signature.ts";
-import type { PricedRoute } from "./priced-route.ts";
+import { decodePaymentHeader, type PaymentAttempt } from "./x402/payment-header.ts";
+import { isCounterfactual, signerOf } from "./x402/payment-signature.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
 import { type Reservation, reservationKey } from "./replay-guard.ts";
-import { NONCE_USED, REASON } from "./x402-reasons.ts";
+import { NONCE_USED, REASON } from "./x402/reasons.ts";
 
 /** Traefik gives up at 30 s; this leaves room for the network on both sides. */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 25_000;

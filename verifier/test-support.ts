@@ -6,12 +6,12 @@ import * as v from "valibot";
 import { privateKeyToAccount } from "viem/accounts";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
-import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./eip3009.ts";
-import type { Facilitator, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./x402/eip3009.ts";
+import type { Facilitator, Resolution, SettleOutcome, VerifyOutcome } from "./x402/facilitator.ts";
 import type { VerifierDeps } from "./forward-auth.ts";
-import { isPricingError, priceRoute, type PricedRoute } from "./priced-route.ts";
+import { isPricingError, priceRoute, type PricedRoute } from "./routes/priced-route.ts";
 import { memoryReplayGuard } from "./replay-guard.ts";
-import { buildRouteTable } from "./route-table.ts";
+import { buildRouteTable } from "./routes/table.ts";
 
 export const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 /** Hardhat's well-known third account: a key anyone may use in tests. */

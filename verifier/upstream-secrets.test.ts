@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PricedRoute } from "./priced-route.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
 import { directorySecrets, SecretMissing, upstreamAuthorization } from "./upstream-secrets.ts";
 
 const route = { namespace: "llm", upstreamAuth: { secretKeyRef: { name: "litellm-secrets", key: "KEY" }, scheme: "Bearer" } } as unknown as PricedRoute;

@@ -6,11 +6,11 @@
 import { Buffer } from "node:buffer";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { KubeClient } from "../adapters/k8s/client.ts";
-import { isKubeError } from "../adapters/k8s/errors.ts";
-import { RESOURCES, resourcePath } from "../adapters/k8s/resources.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { isKubeError } from "../kube/errors.ts";
+import { RESOURCES, resourcePath } from "../kube/resources.ts";
 import { registerSecret } from "../adapters/log.ts";
-import type { PricedRoute } from "./priced-route.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
 
 export type SecretReader = (namespace: string, name: string, key: string) => Promise<string>;
 

@@ -9,9 +9,9 @@ import { privateKeyToAccount } from "viem/accounts";
 import { seededRandom } from "../support/seeded-random.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_NETWORKS } from "../../core/networks.ts";
-import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../verifier/eip3009.ts";
-import { freePort } from "../support/free-port.ts";
-import { httpReady, type Running, start, waitFor } from "../support/process.ts";
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../verifier/x402/eip3009.ts";
+import { freePort } from "../../dev/free-port.ts";
+import { httpReady, type Running, start, waitFor } from "../../dev/process.ts";
 
 const CASES = 3000;
 const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";

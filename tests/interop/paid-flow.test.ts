@@ -13,9 +13,9 @@ import { createPaymentHeader } from "x402/client";
 import { PaymentRequirementsSchema } from "x402/types";
 import { wrapFetchWithPayment as wrapV1 } from "x402-fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Chain, startChain } from "../chain/chain.ts";
-import { freePort } from "../support/free-port.ts";
-import { httpReady, type Running, type Runtime, start, waitFor } from "../support/process.ts";
+import { type Chain, startChain } from "../../dev/chain/chain.ts";
+import { freePort } from "../../dev/free-port.ts";
+import { httpReady, type Running, type Runtime, start, waitFor } from "../../dev/process.ts";
 import { startForwardAuthProxy } from "./forward-auth-proxy.ts";
 import { startUpstream } from "./upstream.ts";
 

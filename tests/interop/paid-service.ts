@@ -2,9 +2,9 @@
 // process with an upstream and a ForwardAuth proxy in front of it, as Traefik would be.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Chain } from "../chain/chain.ts";
-import { freePort } from "../support/free-port.ts";
-import { httpReady, type Running, type Runtime, start, waitFor } from "../support/process.ts";
+import type { Chain } from "../../dev/chain/chain.ts";
+import { freePort } from "../../dev/free-port.ts";
+import { httpReady, type Running, type Runtime, start, waitFor } from "../../dev/process.ts";
 import { startForwardAuthProxy } from "./forward-auth-proxy.ts";
 import { startUpstream } from "./upstream.ts";
 

@@ -15,8 +15,8 @@ import { createPublicClient, createWalletClient, erc20Abi, http, parseSignature 
 import { privateKeyToAccount } from "viem/accounts";
 import { createPaymentHeader } from "x402/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Chain, startChain } from "../chain/chain.ts";
-import type { Running } from "../support/process.ts";
+import { type Chain, startChain } from "../../dev/chain/chain.ts";
+import type { Running } from "../../dev/process.ts";
 import { type Fault, startFaultyFacilitator } from "./faulty-facilitator.ts";
 import { type PaidService, startOfficialFacilitator, startPaidService } from "./paid-service.ts";
 

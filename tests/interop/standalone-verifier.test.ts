@@ -5,8 +5,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../support/free-port.ts";
-import { httpReady, type Running, start, waitFor } from "../support/process.ts";
+import { freePort } from "../../dev/free-port.ts";
+import { httpReady, type Running, start, waitFor } from "../../dev/process.ts";
 
 const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 /** USDC has 6 decimals: 5000 atomic units are "0.005". */

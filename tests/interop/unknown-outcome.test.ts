@@ -10,8 +10,8 @@ import { createPublicClient, erc20Abi, http as viemHttp } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { wrapFetchWithPayment } from "x402-fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Chain, startChain } from "../chain/chain.ts";
-import type { Running } from "../support/process.ts";
+import { type Chain, startChain } from "../../dev/chain/chain.ts";
+import type { Running } from "../../dev/process.ts";
 import { type PaidService, startPaidService } from "./paid-service.ts";
 
 /** Forwards JSON-RPC to the chain; while `hideReceipts` is on, every receipt is "not found yet". */

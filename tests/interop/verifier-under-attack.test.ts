@@ -10,9 +10,9 @@ import { createPublicClient, erc20Abi, http } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createPaymentHeader } from "x402/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Chain, startChain } from "../chain/chain.ts";
-import { freePort } from "../support/free-port.ts";
-import { httpReady, type Running, start, waitFor } from "../support/process.ts";
+import { type Chain, startChain } from "../../dev/chain/chain.ts";
+import { freePort } from "../../dev/free-port.ts";
+import { httpReady, type Running, start, waitFor } from "../../dev/process.ts";
 import { startFaultyFacilitator } from "./faulty-facilitator.ts";
 import { startOfficialFacilitator } from "./paid-service.ts";
 

@@ -4,8 +4,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { stringify } from "yaml";
-import { freePort } from "../support/free-port.ts";
-import { type Running, startProcess, waitFor } from "../support/process.ts";
+import { freePort } from "../../dev/free-port.ts";
+import { type Running, startProcess, waitFor } from "../../dev/process.ts";
 
 /** Traefik's dynamic configuration (the `http:` section is all the tests use). */
 export type DynamicConfig = {

@@ -1,0 +1,55 @@
+// Compiles the test chain's contracts (dev/chain/contracts/<Name>.sol) with the npm solc
+// (no network download). Loading and running the emscripten compiler takes seconds, so the
+// output is cached in the OS temp dir, keyed by source and compiler version.
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Abi, Hex } from "viem";
+
+export type Compiled = { abi: Abi; deployedBytecode: Hex };
+
+// The compiler version is read from package.json so a cache hit needs no solc load.
+const SOLC_VERSION: string = JSON.parse(
+  readFileSync(fileURLToPath(new URL("../../node_modules/solc/package.json", import.meta.url)), "utf8"),
+).version;
+// Pinned rather than solc's default so the bytecode runs on whatever hardfork Hardhat picks.
+const SETTINGS = {
+  optimizer: { enabled: true, runs: 200 },
+  evmVersion: "cancun",
+  outputSelection: { "*": { "*": ["abi", "evm.deployedBytecode.object"] } },
+};
+
+export function compileTestUSDC(): Promise<Compiled> {
+  return compileContract("TestUSDC");
+}
+
+export async function compileContract(name: "TestUSDC" | "Multicall3"): Promise<Compiled> {
+  const CONTRACT = name;
+  const source = readFileSync(fileURLToPath(new URL(`./contracts/${CONTRACT}.sol`, import.meta.url)), "utf8");
+  const key = createHash("sha256").update(JSON.stringify([source, SOLC_VERSION, SETTINGS])).digest("hex").slice(0, 16);
+  const cacheFile = path.join(os.tmpdir(), "x402-test-chain", `${CONTRACT}-${key}.json`);
+  try {
+    return JSON.parse(readFileSync(cacheFile, "utf8")) as Compiled;
+  } catch {
+    // Not cached yet (or unreadable): compile below.
+  }
+
+  const { default: solc } = await import("solc");
+  const input = { language: "Solidity", sources: { [`${CONTRACT}.sol`]: { content: source } }, settings: SETTINGS };
+  const output = JSON.parse(solc.compile(JSON.stringify(input)));
+  const errors = (output.errors ?? []).filter((e: { severity: string }) => e.severity === "error");
+  if (errors.length > 0) {
+    throw new Error(`solc failed:\n${errors.map((e: { formattedMessage: string }) => e.formattedMessage).join("\n")}`);
+  }
+  const contract = output.contracts[`${CONTRACT}.sol`][CONTRACT];
+  const compiled: Compiled = { abi: contract.abi, deployedBytecode: `0x${contract.evm.deployedBytecode.object}` };
+
+  // Write then rename, so parallel test processes never read a half-written file.
+  mkdirSync(path.dirname(cacheFile), { recursive: true });
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(compiled));
+  renameSync(tmp, cacheFile);
+  return compiled;
+}

@@ -1,7 +1,0 @@
-//go:build tools
-
-// Package tools pins the etcd main package (the module root of
-// go.etcd.io/etcd/server/v3) built by tests/kind/binaries.ts.
-package tools
-
-import _ "go.etcd.io/etcd/server/v3"

@@ -1,6 +1,0 @@
-//go:build tools
-
-// Package tools pins Traefik's main package built by tests/kind/binaries.ts.
-package tools
-
-import _ "github.com/traefik/traefik/v3/cmd/traefik"

@@ -1,0 +1,52 @@
+// The verifier's Prometheus series, labelled by route pattern and owning offer. Each
+// route's series are bound once (and forgotten with the route), so counting a request
+// costs a few additions, not label formatting: /verify runs for every request.
+import { type BoundCounter, type BoundHistogram, createRegistry, LATENCY_BUCKETS, type Registry } from "../adapters/metrics.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
+import { metricReason } from "./x402/reasons.ts";
+
+export type VerifierMetrics = ReturnType<typeof verifierMetrics>;
+
+type RouteSeries = { byStatus: Map<number, BoundCounter>; required: BoundCounter; latency: BoundHistogram };
+
+export function verifierMetrics(registry: Registry = createRegistry()) {
+  const requests = registry.counter("x402_verifier_requests_total", "ForwardAuth requests, by answer status.");
+  const required = registry.counter("x402_verifier_payment_required_total", "402 answers asking for payment.");
+  const verified = registry.counter("x402_verifier_payments_verified_total", "Payments whose signature and funds checked out.");
+  const settled = registry.counter("x402_verifier_payments_settled_total", "Payments settled on chain.");
+  const refusedPayments = registry.counter("x402_verifier_payments_refused_total", "Payments refused, by reason.");
+  const latency = registry.histogram("x402_verifier_request_duration_seconds", "Time to answer a ForwardAuth request.", LATENCY_BUCKETS);
+  const routes = registry.gauge("x402_verifier_routes", "PaymentRoutes in the route table.");
+  const labels = (route: PricedRoute | undefined) =>
+    route ? { route: route.pattern, namespace: route.namespace, offer: route.offer } : { route: "", namespace: "", offer: "" };
+
+  const seriesByRoute = new WeakMap<PricedRoute, RouteSeries>();
+  const bind = (route: PricedRoute | undefined): RouteSeries => {
+    const l = labels(route);
+    return { byStatus: new Map(), required: required.labels(l), latency: latency.labels(l) };
+  };
+  const unrouted = bind(undefined);
+  const seriesOf = (route: PricedRoute | undefined) => {
+    if (!route) return unrouted;
+    let series = seriesByRoute.get(route);
+    if (!series) seriesByRoute.set(route, series = bind(route));
+    return series;
+  };
+
+  return {
+    registry,
+    answered(route: PricedRoute | undefined, status: number, seconds: number) {
+      const series = seriesOf(route);
+      let counter = series.byStatus.get(status);
+      if (!counter) series.byStatus.set(status, counter = requests.labels({ ...labels(route), status: String(status) }));
+      counter.inc();
+      if (status === 402) series.required.inc();
+      series.latency.observe(seconds);
+    },
+    verified: (route: PricedRoute) => verified.inc(labels(route)),
+    settled: (route: PricedRoute) => settled.inc(labels(route)),
+    /** The reason is counted under a fixed label set: a facilitator's free text never becomes a series. */
+    refused: (route: PricedRoute | undefined, reason: string) => refusedPayments.inc({ ...labels(route), reason: metricReason(reason) }),
+    routes: (count: number) => routes.set(count),
+  };
+}

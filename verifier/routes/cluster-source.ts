@@ -1,0 +1,132 @@
+// Routes from the cluster: the verifier watches PaymentRoutes itself (all namespaces, or
+// the ones it is given), so it keeps serving when the controller is gone, and keeps its
+// last table while the API server is unreachable. It reports each route's admission in
+// the route's status subresource, and writes only when that status would change.
+//
+// Each event changes the table in place (a watch hears of routes one by one: rebuilding per
+// event would cost the square of their number), and of each object we keep only what the
+// status report needs, not the object: with server-side apply, managedFields alone can
+// outweigh everything the verifier uses.
+import type { KubeClient } from "../../kube/client.ts";
+import { type KubeItem, type ListWatch, startListWatch } from "../../kube/list-watch.ts";
+import { RESOURCES, resourcePath } from "../../kube/resources.ts";
+import type { Logger } from "../../adapters/log.ts";
+import type { Network } from "../../core/networks.ts";
+import { type Admission, evaluateRoute, liveRouteSet, type RouteSet } from "./set.ts";
+
+export type ClusterRoutes = { current(): RouteSet | undefined; ready(): boolean; stop(): Promise<void> };
+
+type ReportedStatus = { admitted?: unknown; lastAdmittedGeneration?: unknown; reason?: unknown; message?: unknown };
+/** What we keep of a watched route: where to write its status, and the status it has now. */
+type Seen = { namespace?: string; name: string; status: ReportedStatus };
+
+/** Status writes in flight at once: a burst of new routes queues behind these instead of opening thousands of requests. */
+const MAX_STATUS_WRITES = 8;
+
+export function watchClusterRoutes(
+  client: KubeClient,
+  namespaces: readonly string[] | undefined,
+  networks: readonly Network[],
+  log: Logger,
+  onChange: (set: RouteSet) => void,
+): ClusterRoutes {
+  const scopes = namespaces?.length ? [...new Set(namespaces)] : [undefined];
+  const keysIn = scopes.map(() => new Set<string>());
+  const seen = new Map<string, Seen>();
+  const routes = liveRouteSet();
+  let current: RouteSet | undefined;
+  let pending = false;
+  /** Routes whose admission may differ from their status, checked once all watches have synced. */
+  const unchecked = new Set<string>();
+  const waiting = new Set<string>();
+  const writing = new Set<string>();
+
+  const keyOf = (o: KubeItem) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  const put = (scope: number, object: KubeItem) => {
+    const key = keyOf(object);
+    const { admitted, lastAdmittedGeneration, reason, message } = (object.status ?? {}) as ReportedStatus;
+    keysIn[scope]!.add(key);
+    seen.set(key, { namespace: object.metadata.namespace, name: object.metadata.name, status: { admitted, lastAdmittedGeneration, reason, message } });
+    for (const touched of routes.put(key, evaluateRoute(object, networks))) unchecked.add(touched);
+  };
+  const remove = (scope: number, key: string) => {
+    keysIn[scope]!.delete(key);
+    seen.delete(key);
+    for (const touched of routes.put(key, undefined)) unchecked.add(touched);
+  };
+
+  // Many events arrive together (a relist, a burst of edits): publish and check once per burst.
+  const settle = () => {
+    if (pending) return;
+    pending = true;
+    queueMicrotask(() => {
+      pending = false;
+      if (!watches.every((w) => w.synced)) return;
+      current ??= routes;
+      onChange(current);
+      for (const key of unchecked) waiting.add(key);
+      unchecked.clear();
+      pump();
+    });
+  };
+
+  const pump = () => {
+    for (const key of waiting) {
+      if (writing.size >= MAX_STATUS_WRITES) return;
+      if (writing.has(key)) continue; // looked at again when its write ends
+      waiting.delete(key);
+      const object = seen.get(key);
+      const admission = routes.admission(key);
+      if (!object || !admission || !differs(object.status, admission)) continue;
+      writing.add(key);
+      void reportAdmission(key, object, admission).finally(() => {
+        writing.delete(key);
+        pump();
+      });
+    }
+  };
+
+  const reportAdmission = async (key: string, object: Seen, admission: Admission) => {
+    try {
+      const path = resourcePath(RESOURCES.PaymentRoute, object.namespace, object.name, "status");
+      await client.request("PATCH", path, { body: { status: statusOf(admission) }, contentType: "application/merge-patch+json" });
+      if (!admission.admitted) log.warn("PaymentRoute not admitted", { route: key, reason: admission.reason, message: admission.message });
+    } catch (error) {
+      unchecked.add(key);
+      log.warn("could not report admission; will retry on the next change", { route: key, error: (error as Error).message });
+    }
+  };
+
+  const watches: ListWatch[] = scopes.map((namespace, i) =>
+    startListWatch({ client, path: resourcePath(RESOURCES.PaymentRoute, namespace), log }, {
+      onSync(items) {
+        const listed = new Set(items.map(keyOf));
+        for (const key of keysIn[i]!) if (!listed.has(key)) remove(i, key);
+        for (const item of items) put(i, item);
+        settle();
+      },
+      onEvent(type, item) {
+        if (type === "DELETED") remove(i, keyOf(item));
+        else put(i, item);
+        settle();
+      },
+    })
+  );
+
+  return {
+    current: () => current,
+    ready: () => current !== undefined,
+    async stop() {
+      await Promise.all(watches.map((w) => w.stop()));
+    },
+  };
+}
+
+function statusOf(admission: Admission): ReportedStatus {
+  return { admitted: admission.admitted, lastAdmittedGeneration: admission.generation, reason: admission.reason, message: admission.message };
+}
+
+function differs(status: ReportedStatus, admission: Admission): boolean {
+  const wanted = statusOf(admission);
+  return (Object.keys(wanted) as (keyof ReportedStatus)[]).some((k) => status[k] !== wanted[k]);
+}

@@ -1,0 +1,101 @@
+// A PaymentRoute made ready to answer requests: its payment requirements are built once,
+// here, so every 402 for the route carries the same bytes (x402 v2 clients echo the
+// requirement back and it is compared by deep equality). A route whose price cannot be
+// charged, or whose payee can never collect, is refused here rather than served.
+import { caip2, findNetwork, type Network } from "../../core/networks.ts";
+import { payToProblem } from "../../core/pay-to.ts";
+import { type PaymentRoute, routeAmount } from "../../core/payment-route.ts";
+import type { UpstreamAuth } from "../../core/service-offer.ts";
+
+export const DEFAULT_MIME_TYPE = "application/json";
+
+export type PricedRoute = {
+  /** "namespace/name" of the PaymentRoute. */
+  key: string;
+  namespace: string;
+  name: string;
+  /** The offer that owns the route, for metrics: from its annotation, else the route's name. */
+  offer: string;
+  pattern: string;
+  network: Network;
+  amount: bigint;
+  payTo: `0x${string}`;
+  maxTimeoutSeconds: number;
+  upstreamHealthy: boolean;
+  upstreamAuth?: UpstreamAuth;
+  /** x402 v1: the requirement as JSON, split around the per-request `resource` value. */
+  v1RequirementHead: string;
+  v1RequirementTail: string;
+  /** x402 v2: the `accepts` entry, as an object (for equality) and as JSON. */
+  v2Requirement: Record<string, unknown>;
+  v2RequirementJson: string;
+  description: string;
+  mimeType: string;
+};
+
+export type PricingError = { field: string; message: string };
+
+export function priceRoute(route: PaymentRoute, networks: readonly Network[]): PricedRoute | PricingError {
+  const { spec, metadata } = route;
+  const network = findNetwork(networks, spec.network);
+  if (!network) return { field: "spec.network", message: `unknown network "${spec.network}"` };
+  const amount = routeAmount(spec, network);
+  if (typeof amount !== "bigint") return amount;
+  const payToIssue = payToProblem(spec.payTo, network);
+  if (payToIssue) return { field: "spec.payTo", message: payToIssue };
+  const description = spec.description;
+  const mimeType = spec.mimeType ?? DEFAULT_MIME_TYPE;
+  const extra = { name: network.tokenName, version: network.tokenVersion };
+  // Key order is part of the bytes: keep it fixed.
+  const v1 = JSON.stringify({
+    scheme: spec.scheme,
+    network: network.name,
+    maxAmountRequired: amount.toString(),
+    resource: "\u0000",
+    description,
+    mimeType,
+    payTo: spec.payTo,
+    maxTimeoutSeconds: spec.maxTimeoutSeconds,
+    asset: network.asset,
+    extra,
+  });
+  const [head, tail] = v1.split('"\\u0000"') as [string, string];
+  const v2Requirement = {
+    scheme: spec.scheme,
+    network: caip2(network),
+    amount: amount.toString(),
+    asset: network.asset,
+    payTo: spec.payTo,
+    maxTimeoutSeconds: spec.maxTimeoutSeconds,
+    extra,
+  };
+  const namespace = metadata.namespace ?? "default";
+  return {
+    key: `${namespace}/${metadata.name}`,
+    namespace,
+    name: metadata.name,
+    offer: offerOf(metadata.annotations, metadata.name),
+    pattern: spec.pattern,
+    network,
+    amount,
+    payTo: spec.payTo as `0x${string}`,
+    maxTimeoutSeconds: spec.maxTimeoutSeconds,
+    upstreamHealthy: spec.upstreamHealthy,
+    upstreamAuth: spec.upstreamAuth,
+    v1RequirementHead: head,
+    v1RequirementTail: tail,
+    v2Requirement,
+    v2RequirementJson: JSON.stringify(v2Requirement),
+    description,
+    mimeType,
+  };
+}
+
+function offerOf(annotations: Record<string, string> | undefined, routeName: string): string {
+  const key = annotations?.["obol.org/offer"];
+  return key?.split("/")[1] ?? routeName.replace(/-payment$/, "");
+}
+
+export function isPricingError(value: PricedRoute | PricingError): value is PricingError {
+  return "field" in value;
+}

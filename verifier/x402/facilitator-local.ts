@@ -1,0 +1,101 @@
+// The facilitator in-process: verification with viem against our own chain client, and
+// settlement with our own key. Outcomes are classified by what is known: an error before
+// a transaction leaves is a definite failure (or "unavailable" when the chain did not
+// answer); anything after it is sent is "unknown". Every call ends by the answer's deadline.
+import { encodeFunctionData, type Hex, parseSignature, size } from "viem";
+import { type ChainClients, describeError } from "./chain-clients.ts";
+import { beforeDeadline, type Deadline, TIMED_OUT } from "../deadline.ts";
+import { EIP3009_ABI, TRANSFER_BYTES_ABI, TRANSFER_VRS_ABI, typedDataFor } from "./eip3009.ts";
+import type { Facilitator, PaymentContext, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
+import { isCounterfactual } from "./payment-signature.ts";
+import { resolveWithChains } from "./settlement-resolver.ts";
+import { REASON } from "./reasons.ts";
+
+class OutOfTime extends Error {}
+
+/** The call's result, or OutOfTime thrown once the answer's deadline passes. */
+async function inTime<T>(deadline: Deadline, work: Promise<T>): Promise<T> {
+  const result = await beforeDeadline(deadline, work);
+  if (result === TIMED_OUT) throw new OutOfTime("out of time");
+  return result;
+}
+
+export function localFacilitator(chains: ChainClients): Facilitator {
+  return {
+    async verify(context): Promise<VerifyOutcome> {
+      const { payment, route, deadline } = context;
+      const c = chains.for(route.network);
+      if (!c) return { kind: "unavailable", message: `no RPC URL configured for ${route.network.name}` };
+      const { authorization: a, signature } = payment;
+      try {
+        // A signature that does not name the payer is a smart wallet's (ERC-1271, or ERC-6492
+        // before deployment), which only the chain can judge: an RPC failure there must read
+        // as "unavailable", never as "invalid".
+        if (!context.signedByPayer) {
+          const code = await inTime(deadline, c.public.getCode({ address: a.from }));
+          const counterfactual = isCounterfactual(signature);
+          const typedData = typedDataFor(route.network, a);
+          const ok = (code && code !== "0x") || counterfactual ? await inTime(deadline, c.public.verifyTypedData({ ...typedData, address: a.from, signature })) : false;
+          if (!ok) return { kind: "invalid", reason: REASON.signature, message: "the signature does not match the payer" };
+        }
+        const [used, balance] = await inTime(deadline, Promise.all([
+          c.public.readContract({ address: route.network.asset, abi: EIP3009_ABI, functionName: "authorizationState", args: [a.from, a.nonce] }),
+          c.public.readContract({ address: route.network.asset, abi: EIP3009_ABI, functionName: "balanceOf", args: [a.from] }),
+        ]));
+        if (used) return { kind: "invalid", reason: REASON.alreadyUsed, message: "this authorization was already used on chain" };
+        if (balance < a.value) return { kind: "invalid", reason: REASON.insufficientFunds, message: "the payer's balance is below the price" };
+        return { kind: "valid" };
+      } catch (error) {
+        return { kind: "unavailable", message: describeError(error) };
+      }
+    },
+
+    async settle(context): Promise<SettleOutcome> {
+      const { payment, route, deadline } = context;
+      const c = chains.for(route.network);
+      if (!c?.wallet) return { kind: "unavailable", message: "no settlement key configured" };
+      const request = { to: route.network.asset, data: transferCalldata(payment.authorization, payment.signature) };
+      const account = c.wallet.account!;
+      try {
+        // A simulation that reverts proves nothing was sent: a definite failure. On a retry,
+        // a used nonce may be our own earlier transfer landing: that proves nothing.
+        await inTime(deadline, c.public.call({ ...request, account }));
+      } catch (error) {
+        if (error instanceof OutOfTime) return { kind: "unavailable", message: "out of time before sending the settlement" };
+        if (context.retry) return { kind: "unknown", message: `the settlement would revert: ${describeError(error)}` };
+        return { kind: "failed", reason: "invalid_exact_evm_transaction_simulation_failed", message: describeError(error) };
+      }
+      let transaction: Hex;
+      try {
+        transaction = await inTime(deadline, c.wallet.sendTransaction({ ...request, account, chain: c.chain }));
+      } catch (error) {
+        return { kind: "unknown", message: `sending the settlement failed: ${describeError(error)}` };
+      }
+      try {
+        // A transaction replaced in the mempool resolves with its replacement's receipt: that is not ours to count.
+        let replaced = false;
+        const receipt = await inTime(deadline, c.public.waitForTransactionReceipt({ hash: transaction, timeout: deadline.remainingMs(), onReplaced: () => void (replaced = true) }));
+        if (replaced) return { kind: "unknown", message: `settlement ${transaction} was replaced by ${receipt.transactionHash}`, transaction };
+        // Reverted on chain: final for this transaction, but let the resolver decide whether another one used the nonce.
+        if (receipt.status === "reverted") return { kind: "unknown", message: `settlement ${transaction} reverted`, transaction };
+        return { kind: "settled", transaction };
+      } catch (error) {
+        return { kind: "unknown", message: `no receipt for ${transaction}: ${describeError(error)}`, transaction };
+      }
+    },
+
+    async resolve(context) {
+      return (await resolveWithChains(chains, context)) ?? { kind: "unknown", message: `no RPC URL configured for ${context.route.network.name}` };
+    },
+  };
+}
+
+function transferCalldata(a: PaymentContext["payment"]["authorization"], signature: Hex): Hex {
+  const base = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
+  if (size(signature) === 65) {
+    const { r, s, v, yParity } = parseSignature(signature);
+    const vByte = Number(v ?? BigInt(yParity + 27));
+    return encodeFunctionData({ abi: TRANSFER_VRS_ABI, functionName: "transferWithAuthorization", args: [...base, vByte, r, s] });
+  }
+  return encodeFunctionData({ abi: TRANSFER_BYTES_ABI, functionName: "transferWithAuthorization", args: [...base, signature] });
+}

@@ -1,0 +1,129 @@
+// A remote x402 facilitator over its HTTP API (POST /verify, POST /settle). Its answers
+// are hostile input: they are parsed with schemas, and only a well-formed refusal with a
+// reason known to mean "nothing moved" is a failure. An error page, a truncated body, a
+// 429, a timeout, a reason we do not know: the settlement may have happened, so the
+// outcome is unknown (503, the hold kept), never a 402 that would make the buyer pay twice.
+import { Buffer } from "node:buffer";
+import * as v from "valibot";
+import { beforeDeadline, TIMED_OUT } from "../deadline.ts";
+import type { Facilitator, PaymentContext, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
+import { payloadFor, requirementFor } from "./facilitator.ts";
+import { sanitizeReason, settleFailureIsDefinite } from "./reasons.ts";
+
+export type RemoteFacilitatorOptions = { url: string; headers?: Record<string, string> };
+
+const VerifyResponse = v.object({ isValid: v.boolean(), invalidReason: v.optional(v.string()), invalidMessage: v.optional(v.string()) });
+const SettleResponse = v.object({
+  success: v.boolean(),
+  errorReason: v.optional(v.string()),
+  errorMessage: v.optional(v.string()),
+  transaction: v.optional(v.string()),
+});
+const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
+/** Statuses that say "not now" about the request itself: whatever the body says, nothing is settled by them. */
+const RETRY_LATER = new Set([408, 425, 429]);
+
+/** https only, except on loopback where nothing crosses a network. */
+export function checkFacilitatorUrl(text: string): URL {
+  const url = new URL(text);
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw new Error(`facilitator URL must use https (http is allowed on loopback only): ${text}`);
+  }
+  return url;
+}
+
+type Reply = { status: number; body: unknown; excerpt: string } | { failure: string };
+
+/** An honest answer is a few hundred bytes; a longer one is malformed, and is not read into memory. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+async function readAtMost(response: Response, limit: number): Promise<string | undefined> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitator {
+  const base = checkFacilitatorUrl(options.url).toString().replace(/\/$/, "");
+  const call = async (path: string, context: PaymentContext): Promise<Reply> => {
+    const work = (async () => {
+      const response = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...options.headers },
+        body: JSON.stringify({ x402Version: context.payment.version, paymentPayload: payloadFor(context), paymentRequirements: requirementFor(context) }),
+        signal: AbortSignal.timeout(Math.max(1, context.deadline.remainingMs())),
+      });
+      const text = await readAtMost(response, MAX_ANSWER_BYTES);
+      let body: unknown;
+      try {
+        body = text === undefined ? undefined : JSON.parse(text);
+      } catch {
+        body = undefined; // judged as malformed below
+      }
+      return { status: response.status, body, excerpt: text === undefined ? `(more than ${MAX_ANSWER_BYTES} bytes)` : sanitizeReason(text.slice(0, 1000), "(empty)") };
+    })();
+    try {
+      const reply = await beforeDeadline(context.deadline, work);
+      return reply === TIMED_OUT ? { failure: `facilitator ${path}: out of time` } : reply;
+    } catch (error) {
+      return { failure: `facilitator ${path}: ${(error as Error).message}` };
+    }
+  };
+
+  const settle = async (context: PaymentContext): Promise<SettleOutcome> => {
+    const reply = await call("/settle", context);
+    if ("failure" in reply) return { kind: "unknown", message: reply.failure };
+    const parsed = v.safeParse(SettleResponse, reply.body);
+    const judged = (reply.status === 200 || (reply.status >= 400 && reply.status < 500 && !RETRY_LATER.has(reply.status))) && parsed.success;
+    if (!judged) return { kind: "unknown", message: `facilitator /settle answered ${reply.status}: ${reply.excerpt}` };
+    const { success, errorReason, errorMessage } = parsed.output;
+    const transaction = TX_HASH.test(parsed.output.transaction ?? "") ? parsed.output.transaction : undefined;
+    if (success && reply.status === 200) return { kind: "settled", transaction: transaction ?? "" };
+    const reason = sanitizeReason(errorReason, "settlement_failed");
+    const message = sanitizeReason(errorMessage, reason);
+    if (!success && settleFailureIsDefinite(reason, context.retry)) return { kind: "failed", reason, message };
+    return { kind: "unknown", reason, message: `facilitator /settle: ${reason}: ${message}`, transaction };
+  };
+
+  const verify = async (context: PaymentContext): Promise<VerifyOutcome> => {
+    const reply = await call("/verify", context);
+    if ("failure" in reply) return { kind: "unavailable", message: reply.failure };
+    const parsed = v.safeParse(VerifyResponse, reply.body);
+    if (reply.status !== 200 || !parsed.success) return { kind: "unavailable", message: `facilitator /verify answered ${reply.status}: ${reply.excerpt}` };
+    if (parsed.output.isValid) return { kind: "valid" };
+    const reason = sanitizeReason(parsed.output.invalidReason, "invalid_payment");
+    return { kind: "invalid", reason, message: sanitizeReason(parsed.output.invalidMessage, reason) };
+  };
+
+  return {
+    verify,
+    settle,
+    /**
+     * Without a chain to read, the facilitator is asked. If verifying the same payment again
+     * finds its nonce unused, settling it again either lands it now or (the official v2
+     * facilitator) waits for its own pending transaction: settled means paid. A used nonce
+     * proves nothing here: the buyer may have canceled the authorization, or spent the nonce
+     * on another transfer. Only the chain can tell (--rpc): until then the outcome stays unknown.
+     */
+    async resolve(context): Promise<Resolution> {
+      const check = await verify(context);
+      if (check.kind !== "valid") return { kind: "unknown", message: check.kind === "invalid" ? `${check.reason} (only the chain can tell whose transfer used it: give --rpc)` : check.message };
+      const outcome = await settle({ ...context, retry: true });
+      if (outcome.kind === "settled") return { kind: "settled", transaction: outcome.transaction || undefined };
+      return { kind: "unknown", message: outcome.kind === "failed" ? outcome.reason : outcome.message };
+    },
+  };
+}

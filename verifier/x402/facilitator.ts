@@ -1,0 +1,69 @@
+// Who checks signatures and moves the money: in-process (viem, our own chain client) or a
+// remote x402 facilitator. Each outcome says exactly what is known, because "settlement
+// failed" and "we do not know" must be answered differently (402 vs 503).
+import type { Deadline } from "../deadline.ts";
+import type { PaymentAttempt } from "./payment-header.ts";
+import type { PricedRoute } from "../routes/priced-route.ts";
+
+export type VerifyOutcome =
+  | { kind: "valid" }
+  | { kind: "invalid"; reason: string; message: string }
+  /** Could not check (RPC or facilitator down, out of time): nothing was taken. */
+  | { kind: "unavailable"; message: string };
+
+export type SettleOutcome =
+  | { kind: "settled"; transaction: string }
+  /** Definitely not settled, for a reason about the payment: no money moved, the buyer may pay again. */
+  | { kind: "failed"; reason: string; message: string }
+  /** Definitely not sent (no RPC, out of time before sending): nothing moved, retry later. */
+  | { kind: "unavailable"; message: string }
+  /** Sent, or maybe sent, with no clear answer: money may have moved. Never answer 402 for this. */
+  | { kind: "unknown"; message: string; transaction?: string; reason?: string };
+
+export type PaymentContext = {
+  payment: PaymentAttempt;
+  route: PricedRoute;
+  resource: string;
+  /** Every call made for this payment ends by then. */
+  deadline: Deadline;
+  /** The signature was recovered locally and names the payer; false: a smart wallet's, for the chain to judge. */
+  signedByPayer: boolean;
+  /** A retry after an unknown outcome: a used nonce may be our own earlier transfer, so it proves nothing. */
+  retry?: boolean;
+};
+
+export type Resolution =
+  | { kind: "settled"; transaction?: string }
+  /**
+   * It did not land. With `refusal`: it never can (its nonce went to a cancellation or to
+   * another transfer), so the buyer is refused; without: settle it afresh.
+   */
+  | { kind: "not-settled"; refusal?: { reason: string; message: string } }
+  | { kind: "unknown"; message: string };
+
+export type Facilitator = {
+  verify(context: PaymentContext): Promise<VerifyOutcome>;
+  settle(context: PaymentContext): Promise<SettleOutcome>;
+  /** After an unknown outcome: did that payment land? */
+  resolve(context: PaymentContext): Promise<Resolution>;
+};
+
+/** The requirement in the wire format of the payment's own protocol version. */
+export function requirementFor({ payment, route, resource }: Pick<PaymentContext, "payment" | "route" | "resource">): Record<string, unknown> {
+  if (payment.version === 2) return route.v2Requirement;
+  return JSON.parse(`${route.v1RequirementHead}${JSON.stringify(resource)}${route.v1RequirementTail}`) as Record<string, unknown>;
+}
+
+/**
+ * The payment as a facilitator is sent it: rebuilt from the fields the verifier checked,
+ * never the buyer's JSON as it came, and in v2 with our own requirement as `accepted`.
+ */
+export function payloadFor({ payment, route, resource }: Pick<PaymentContext, "payment" | "route" | "resource">): Record<string, unknown> {
+  const a = payment.authorization;
+  const payload = {
+    signature: payment.signature,
+    authorization: { from: a.from, to: a.to, value: String(a.value), validAfter: String(a.validAfter), validBefore: String(a.validBefore), nonce: a.nonce },
+  };
+  if (payment.version === 1) return { x402Version: 1, scheme: payment.scheme, network: payment.network, payload };
+  return { x402Version: 2, resource: { url: resource, description: route.description, mimeType: route.mimeType }, accepted: route.v2Requirement, payload };
+}
