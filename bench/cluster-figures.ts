@@ -4,7 +4,8 @@
 import { formatAtomic } from "../core/decimal.ts";
 import { readFileSync } from "node:fs";
 import type { KubeClient } from "../kube/client.ts";
-import { RESOURCES, resourceForKind, resourcePath } from "../kube/resources.ts";
+import { childResource, PAYMENT_ROUTE } from "../core/kinds.ts";
+import { resourcePath } from "../kube/resources.ts";
 import { DEFAULT_CONFIG } from "../core/config.ts";
 import { NOTHING_OBSERVED } from "../core/observed.ts";
 import { reconcile } from "../core/reconcile.ts";
@@ -49,7 +50,7 @@ export async function clusterFigures(log: (line: string) => void): Promise<Figur
 
     // propagation: edits of a PaymentRoute's price, until the verifier asks the new one.
     await apply(stack.admin, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } }]);
-    const routePath = resourcePath(RESOURCES.PaymentRoute, "bench", "edited");
+    const routePath = resourcePath(PAYMENT_ROUTE, "bench", "edited");
     const priced = (amount: number) => ({ apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "edited", namespace: "bench" }, spec: { pattern: "/edited/*", price: formatAtomic(BigInt(amount), 6), payTo: stack.payTo, network: "base-sepolia", priceModel: "perRequest" } });
     await apply(stack.admin, [priced(1)]);
     const asked = async () => (await (await fetch(stack.verifierUrl, { headers: { "x-forwarded-uri": "/edited/x" } })).json()).accepts?.[0]?.maxAmountRequired;
@@ -74,7 +75,7 @@ export async function clusterFigures(log: (line: string) => void): Promise<Figur
       await applyOffer(stack.admin, "raw", name, offerSpec);
       const offer = { apiVersion: "obol.org/v1alpha1" as const, kind: "ServiceOffer" as const, metadata: { name, namespace: "raw" }, spec: offerSpec };
       for (const child of reconcile(offer, NOTHING_OBSERVED, DEFAULT_CONFIG, new Date()).desired) {
-        await stack.admin.request("POST", resourcePath(resourceForKind(child.kind)!, "raw"), { body: child });
+        await stack.admin.request("POST", resourcePath(childResource(child.kind)!, "raw"), { body: child });
       }
       await stack.admin.request("PATCH", `${offerPath("raw", name)}/status`, { contentType: "application/merge-patch+json", body: { status: { observedGeneration: 1, conditions: [{ type: "Ready", status: "True", reason: "Raw", message: "", lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") }] } } });
     });

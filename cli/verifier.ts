@@ -7,7 +7,7 @@ import { jsonLogger } from "../adapters/log.ts";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { type AppDeps, verifierApp, verifyFastPath } from "../verifier/app.ts";
 import { DEFAULT_ANSWER_TIMEOUT_MS } from "../verifier/paid-request.ts";
-import { paymentSlots } from "../verifier/payment-slots.ts";
+import { boundedSlots } from "../adapters/slots.ts";
 import { memoryReplayGuard } from "../verifier/replay-guard.ts";
 import type { PricedRoute } from "../verifier/routes/priced-route.ts";
 import type { RouteSet } from "../verifier/routes/set.ts";
@@ -108,7 +108,7 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
     facilitator: chosen.facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secrets, Date.now),
     isContract: isContract ? (route, address) => isContract(route.network, address) : undefined,
-    answerTimeoutMs, slots: paymentSlots(maxPayments), log, metrics,
+    answerTimeoutMs, slots: boundedSlots(maxPayments), log, metrics,
   };
   if (!verifyOnly && facilitatorChoice !== "local" && !isContract) {
     log.warn("settling through a remote facilitator without --rpc: a payment whose settlement answer is lost stays unknown (503) for its buyer; give --rpc NETWORK=URL so the chain can tell");

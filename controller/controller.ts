@@ -9,9 +9,10 @@ import * as v from "valibot";
 import { CONDITION_TYPES } from "../core/conditions.ts";
 import type { OperatorConfig } from "../core/config.ts";
 import type { KubeObject } from "../core/kube.ts";
-import type { ChildKind, Observed } from "../core/observed.ts";
+import { CHILD_KINDS, CHILD_RESOURCES, type ChildKind, SERVICE_OFFER } from "../core/kinds.ts";
+import type { Observed } from "../core/observed.ts";
 import { readStatus } from "../core/offer-status.ts";
-import { ownerKeyOf } from "../core/ownership.ts";
+import { LABEL_MANAGED_BY, MANAGED_BY, ownerKeyOf } from "../core/ownership.ts";
 import { reconcile } from "../core/reconcile.ts";
 import { ServiceOfferEnvelopeSchema } from "../core/service-offer.ts";
 import { transitions } from "../core/transitions.ts";
@@ -20,7 +21,6 @@ import type { KubeClient } from "../kube/client.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import type { EventRecorder } from "./events.ts";
 import { type Informer, isNewer, startInformer, trimmed } from "../kube/informer.ts";
-import { RESOURCES } from "../kube/resources.ts";
 import { startWorkQueue } from "../kube/work-queue.ts";
 import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizer } from "./writes.ts";
 
@@ -39,7 +39,6 @@ export type ControllerOptions = {
 
 export type Controller = { readonly synced: boolean; enqueue(key: string): void; stop(): Promise<void> };
 
-const CHILD_KINDS: ChildKind[] = ["PaymentRoute", "Middleware", "HTTPRoute", "ReferenceGrant"];
 const MANAGED_CONDITIONS = [...CONDITION_TYPES, "Ready"];
 
 export function startController(options: ControllerOptions): Controller {
@@ -61,7 +60,7 @@ export function startController(options: ControllerOptions): Controller {
   // wrote (or an older copy) is no news: the reconcile that wrote it already decided on it.
   const offersWritten = new Map<string, KubeObject>();
   const offers = startInformer({
-    client, resource: RESOURCES.ServiceOffer, log,
+    client, resource: SERVICE_OFFER, log,
     onChange(offer, deleted) {
       const key = `${offer.metadata.namespace}/${offer.metadata.name}`;
       const written = offersWritten.get(key);
@@ -75,7 +74,7 @@ export function startController(options: ControllerOptions): Controller {
     },
   });
   const children = new Map<ChildKind, Informer>(CHILD_KINDS.map((kind) => [kind, startInformer({
-    client, resource: RESOURCES[kind], log, labelSelector: "app.kubernetes.io/managed-by=x402-operator",
+    client, resource: CHILD_RESOURCES[kind], log, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
     onChange(child, deleted) {
       const owner = ownerKeyOf(child.metadata);
       if (!owner) return;

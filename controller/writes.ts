@@ -2,11 +2,12 @@
 // server-side apply (our field manager, forced, only the fields we own), status through
 // the status subresource, finalizers by JSON patch guarded by a test operation so that
 // another controller's finalizers are never clobbered.
+import { childResource, SERVICE_OFFER } from "../core/kinds.ts";
 import type { KubeObject, ObjectRef } from "../core/kube.ts";
 import type { ServiceOfferStatus } from "../core/service-offer.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isKubeError, KubeApiError } from "../kube/errors.ts";
-import { RESOURCES, resourceForKind, resourcePath } from "../kube/resources.ts";
+import { resourcePath } from "../kube/resources.ts";
 
 export const FIELD_MANAGER = "x402-operator";
 const APPLY = "application/apply-patch+yaml";
@@ -14,7 +15,7 @@ const APPLY = "application/apply-patch+yaml";
 export type OfferRef = { namespace: string; name: string };
 
 function resourceOf(kind: string) {
-  const resource = resourceForKind(kind);
+  const resource = childResource(kind);
   if (!resource) throw new KubeApiError("invalid", 0, `unknown kind ${kind}`);
   return resource;
 }
@@ -39,7 +40,7 @@ export async function deleteObject(client: KubeClient, ref: ObjectRef): Promise<
  * Fields other writers own (agentId, registrationTxHash, their conditions) stay theirs.
  */
 export function applyOfferStatus(client: KubeClient, offer: OfferRef, status: ServiceOfferStatus, managedConditions: readonly string[]): Promise<KubeObject> {
-  const path = resourcePath(RESOURCES.ServiceOffer, offer.namespace, offer.name, "status");
+  const path = resourcePath(SERVICE_OFFER, offer.namespace, offer.name, "status");
   const owned = {
     observedGeneration: status.observedGeneration,
     endpoint: status.endpoint,
@@ -68,5 +69,5 @@ export function removeFinalizer(client: KubeClient, offer: OfferRef, current: re
 }
 
 function patchJson(client: KubeClient, offer: OfferRef, patch: unknown[]): Promise<KubeObject> {
-  return client.request<KubeObject>("PATCH", resourcePath(RESOURCES.ServiceOffer, offer.namespace, offer.name), { body: patch, contentType: "application/json-patch+json", query: { fieldManager: FIELD_MANAGER } });
+  return client.request<KubeObject>("PATCH", resourcePath(SERVICE_OFFER, offer.namespace, offer.name), { body: patch, contentType: "application/json-patch+json", query: { fieldManager: FIELD_MANAGER } });
 }

@@ -2,6 +2,7 @@
 // need to publish one paid route. Kept as plain objects of only the fields we own, which
 // is exactly what server-side apply wants to be sent.
 import type { OperatorConfig } from "./config.ts";
+import { apiVersionOf, HTTP_ROUTE, MIDDLEWARE, REFERENCE_GRANT } from "./kinds.ts";
 import type { KubeObject } from "./kube.ts";
 import { childName } from "./names.ts";
 import { caip2 } from "./networks.ts";
@@ -10,9 +11,9 @@ import { MAX_DESCRIPTION_LENGTH, PAYMENT_ROUTE_API_VERSION, PAYMENT_ROUTE_KIND }
 import { SECONDS_PER_REQUEST, TOKENS_PER_REQUEST } from "./price.ts";
 import type { ValidOffer } from "./validate-offer.ts";
 
-export const MIDDLEWARE_API_VERSION = "traefik.io/v1alpha1";
-export const HTTPROUTE_API_VERSION = "gateway.networking.k8s.io/v1";
-export const REFERENCE_GRANT_API_VERSION = "gateway.networking.k8s.io/v1beta1";
+export const MIDDLEWARE_API_VERSION = apiVersionOf(MIDDLEWARE);
+export const HTTPROUTE_API_VERSION = apiVersionOf(HTTP_ROUTE);
+export const REFERENCE_GRANT_API_VERSION = apiVersionOf(REFERENCE_GRANT);
 
 export type ChildNames = { middleware: string; paymentRoute: string; httpRoute: string; referenceGrant: string };
 

@@ -23,6 +23,13 @@ export type OwnerReference = {
   blockOwnerDeletion: boolean;
 };
 
+/** Where a kind lives in the API: enough to build its URL paths. */
+export type Resource = { group: string; version: string; plural: string; kind: string; namespaced: boolean };
+
+export function apiVersionOf(resource: Resource): string {
+  return resource.group ? `${resource.group}/${resource.version}` : resource.version;
+}
+
 /** Any object as read from the API server; the core only relies on these fields. */
 export type KubeObject = {
   apiVersion: string;

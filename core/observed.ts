@@ -1,4 +1,5 @@
 // What the adapters saw, handed to the core: the core never looks for itself.
+import type { ChildKind } from "./kinds.ts";
 import type { KubeObject } from "./kube.ts";
 
 export type UpstreamObservation = {
@@ -6,8 +7,6 @@ export type UpstreamObservation = {
   /** What the probe saw, e.g. "GET http://10.0.0.7:11434/health answered 200". */
   message: string;
 };
-
-export type ChildKind = "Middleware" | "PaymentRoute" | "HTTPRoute" | "ReferenceGrant";
 
 export type Observed = {
   /** The last health probe of the upstream; absent until one has run. */

@@ -3,7 +3,8 @@ import type { ChildNames } from "./children.ts";
 import type { ConditionState } from "./conditions.ts";
 import type { GatewayRef, OperatorConfig } from "./config.ts";
 import type { Condition, KubeObject } from "./kube.ts";
-import type { ChildKind, Observed } from "./observed.ts";
+import type { ChildKind } from "./kinds.ts";
+import type { Observed } from "./observed.ts";
 import type { ValidOffer } from "./validate-offer.ts";
 
 const state = (status: ConditionState["status"], reason: string, message: string): ConditionState => ({ status, reason, message });

@@ -4,12 +4,13 @@
 import * as v from "valibot";
 import { toAtomicExact } from "./decimal.ts";
 import type { FieldIssue } from "./field-issues.ts";
+import { apiVersionOf, PAYMENT_ROUTE } from "./kinds.ts";
 import { ObjectMetaSchema } from "./kube.ts";
 import type { Network } from "./networks.ts";
 import { decimalPrice as decimal, SecretKeyRefSchema } from "./service-offer.ts";
 
-export const PAYMENT_ROUTE_API_VERSION = "obol.org/v1alpha1";
-export const PAYMENT_ROUTE_KIND = "PaymentRoute";
+export const PAYMENT_ROUTE_API_VERSION = apiVersionOf(PAYMENT_ROUTE);
+export const PAYMENT_ROUTE_KIND = PAYMENT_ROUTE.kind;
 
 export const MAX_PATTERN_LENGTH = 256;
 export const MAX_PATTERN_STARS = 8;

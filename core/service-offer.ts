@@ -2,10 +2,11 @@
 // against, with the same defaults the CRD applies, so that the core sees the same spec
 // whether an offer came through the API server or straight from a file.
 import * as v from "valibot";
+import { apiVersionOf, SERVICE_OFFER } from "./kinds.ts";
 import { ConditionSchema, ObjectMetaSchema } from "./kube.ts";
 
-export const OFFER_API_VERSION = "obol.org/v1alpha1";
-export const OFFER_KIND = "ServiceOffer";
+export const OFFER_API_VERSION = apiVersionOf(SERVICE_OFFER);
+export const OFFER_KIND = SERVICE_OFFER.kind;
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DECIMAL = /^\d+(\.\d+)?$/;

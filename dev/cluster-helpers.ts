@@ -2,7 +2,8 @@
 import fs from "node:fs";
 import { createPublicClient, erc20Abi, http } from "viem";
 import type { KubeClient } from "../kube/client.ts";
-import { RESOURCES, resourcePath } from "../kube/resources.ts";
+import { SERVICE_OFFER } from "../core/kinds.ts";
+import { resourcePath } from "../kube/resources.ts";
 import { waitFor } from "./process.ts";
 import { getOrUndefined } from "./apply.ts";
 import type { Stack } from "./stack.ts";
@@ -10,7 +11,7 @@ import type { Stack } from "./stack.ts";
 export type Condition = { type: string; status: string; reason: string; message: string };
 export type Offer = { metadata: { uid: string; generation: number; finalizers?: string[] }; status?: { conditions?: Condition[]; observedGeneration?: number; endpoint?: string } };
 
-export const offerPath = (namespace: string, name?: string) => resourcePath(RESOURCES.ServiceOffer, namespace, name);
+export const offerPath = (namespace: string, name?: string) => resourcePath(SERVICE_OFFER, namespace, name);
 
 export async function applyOffer(admin: KubeClient, namespace: string, name: string, spec: object): Promise<void> {
   await admin.request("PATCH", offerPath(namespace, name), {

@@ -4,7 +4,7 @@ import { waitFor } from "../dev/process.ts";
 import { jsonLogger } from "../adapters/log.ts";
 import { kubeClient } from "./client.ts";
 import { isNewer, LAST_APPLIED_ANNOTATION, startInformer, trimmed } from "./informer.ts";
-import { RESOURCES } from "./resources.ts";
+import { PAYMENT_ROUTE } from "../core/kinds.ts";
 import { startTestApiServer } from "./test-server.ts";
 
 const at = (resourceVersion?: string): KubeObject => ({ apiVersion: "v1", kind: "X", metadata: { name: "x", resourceVersion } });
@@ -67,7 +67,7 @@ describe("startInformer", () => {
     });
     cleanup.push(server.close);
     const changed: KubeObject[] = [];
-    const informer = startInformer({ client: kubeClient(server.kubeConfig), resource: RESOURCES.PaymentRoute, log: quiet, onChange: (o) => changed.push(o) });
+    const informer = startInformer({ client: kubeClient(server.kubeConfig), resource: PAYMENT_ROUTE, log: quiet, onChange: (o) => changed.push(o) });
     cleanup.push(informer.stop);
     await waitFor("synced and watching", async () => informer.synced && send !== undefined, 5000);
     send!({ type: "ADDED", object: served("watched", "6") });

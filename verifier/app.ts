@@ -1,8 +1,9 @@
 // The verifier's HTTP surface as a hono app: /verify for Traefik, health, readiness and
 // metrics for Kubernetes. The same app is served by Node and by Deno.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import type { Logger } from "../adapters/log.ts";
+import { opsApp } from "../adapters/ops-app.ts";
 import { type Answer, refused } from "./answer.ts";
 import { type Decision, forwardAuth, RETRY_AFTER_SECONDS, type VerifierDeps } from "./forward-auth.ts";
 import type { VerifierMetrics } from "./metrics.ts";
@@ -33,7 +34,7 @@ function internalError(error: unknown, deps: AppDeps): Decision {
 }
 
 export function verifierApp(deps: AppDeps): Hono {
-  const app = new Hono();
+  const app = opsApp({ notReady: () => (deps.ready() ? undefined : "no route table loaded yet"), registry: deps.metrics.registry });
   app.all("/verify", async (c) => {
     const raw = c.req.raw.headers;
     const answer = await verify((name) => raw.get(name), c.req.query("route"), deps);
@@ -44,9 +45,6 @@ export function verifierApp(deps: AppDeps): Hono {
       return new Response(fallback.body, { status: fallback.status, headers: fallback.headers });
     }
   });
-  app.get("/healthz", (c) => c.text("ok"));
-  app.get("/readyz", (c) => (deps.ready() ? c.text("ok") : c.text("no route table loaded yet", 503)));
-  app.get("/metrics", (c) => c.text(deps.metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
   return app;
 }
 

@@ -5,7 +5,7 @@ import { allowed, type Answer, paymentRequiredAnswer, refused, resourceUrl, unav
 import type { Facilitator } from "./x402/facilitator.ts";
 import { normalizePath } from "./routes/normalize-path.ts";
 import { decidePayment } from "./paid-request.ts";
-import type { PaymentSlots } from "./payment-slots.ts";
+import type { Slots } from "../adapters/slots.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
 import type { RouteTable } from "./routes/table.ts";
@@ -30,7 +30,7 @@ export type VerifierDeps = {
   /** One budget for a whole paid answer, under Traefik's fixed 30 s. */
   answerTimeoutMs?: number;
   /** Bounds the payments in progress at once. */
-  slots?: PaymentSlots;
+  slots?: Slots;
   log: Logger;
   metrics?: VerifierMetrics;
 };

@@ -6,7 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import type { Resolution, SettleOutcome, VerifyOutcome } from "./x402/facilitator.ts";
 import { forwardAuth } from "./forward-auth.ts";
-import { paymentSlots } from "./payment-slots.ts";
+import { boundedSlots } from "../adapters/slots.ts";
 import { BUYER, NOW, paidRequest, PAY_TO, pricedRoute, scripted, SETTLED, signedPayment, VALID, verifierDeps } from "./test-support.ts";
 
 const STRANGER = privateKeyToAccount("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6");
@@ -188,7 +188,7 @@ describe("a paid request", () => {
   });
 
   it("tells a payment to come back later when too many are in progress, before any facilitator call", async () => {
-    const slots = paymentSlots(1);
+    const slots = boundedSlots(1);
     const held = await slots.acquire({ remainingMs: () => 1000 });
     const { facilitator, calls } = scripted(VALID, SETTLED);
     const d = verifierDeps(facilitator, { slots, answerTimeoutMs: 3000 });

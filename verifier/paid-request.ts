@@ -8,7 +8,7 @@
 import { networkIdFor } from "../core/networks.ts";
 import { allowed, base64Json, paymentRequired, refused, unavailable } from "./answer.ts";
 import { checkPayment } from "./x402/check-payment.ts";
-import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } from "./deadline.ts";
+import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } from "../adapters/deadline.ts";
 import type { PaymentContext, SettleOutcome } from "./x402/facilitator.ts";
 import type { Decision, VerifierDeps } from "./forward-auth.ts";
 import { decodePaymentHeader, type PaymentAttempt } from "./x402/payment-header.ts";

@@ -7,7 +7,8 @@ import { wrapFetchWithPayment as wrapV2, x402Client } from "@x402/fetch";
 import { privateKeyToAccount } from "viem/accounts";
 import { wrapFetchWithPayment as wrapV1 } from "x402-fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RESOURCES, resourcePath } from "../../kube/resources.ts";
+import { CHILD_RESOURCES, type ChildKind, HTTP_ROUTE, MIDDLEWARE, PAYMENT_ROUTE } from "../../core/kinds.ts";
+import { resourcePath } from "../../kube/resources.ts";
 import { readManifests } from "../../dev/apply.ts";
 import { getOrUndefined } from "../../dev/apply.ts";
 import { applyOffer, askedPrice, condition, controllerWrites, getOffer, offerPath, usdcBalance, viaGateway, waitReady } from "../../dev/cluster-helpers.ts";
@@ -35,8 +36,8 @@ const spec = (price = "0.001", extra: object = {}) => ({
   upstreamAuth: { secretKeyRef: { name: UPSTREAM.secret, key: UPSTREAM.secretKey }, scheme: "Bearer" },
   ...extra,
 });
-const child = (kind: "Middleware" | "PaymentRoute" | "HTTPRoute" | "ReferenceGrant", namespace: string, name: string) =>
-  getOrUndefined<{ metadata: { ownerReferences?: { uid: string; controller: boolean }[] }; spec: Record<string, unknown>; status?: Record<string, unknown> }>(stack.admin, resourcePath(RESOURCES[kind], namespace, name));
+const child = (kind: ChildKind, namespace: string, name: string) =>
+  getOrUndefined<{ metadata: { ownerReferences?: { uid: string; controller: boolean }[] }; spec: Record<string, unknown>; status?: Record<string, unknown> }>(stack.admin, resourcePath(CHILD_RESOURCES[kind], namespace, name));
 
 beforeAll(async () => {
   stack = await startStack();
@@ -107,7 +108,7 @@ describe("on Node", () => {
 
   it("route hijack across namespaces: a more specific PaymentRoute elsewhere neither reprices nor redirects an offer's requests", async () => {
     const attacker = stack.chain.accounts[7]!.address;
-    const routePath = (name: string) => resourcePath(RESOURCES.PaymentRoute, "zzz", name);
+    const routePath = (name: string) => resourcePath(PAYMENT_ROUTE, "zzz", name);
     const route = (name: string, pattern: string) => ({
       apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name, namespace: "zzz" },
       spec: { pattern, price: "0.000001", payTo: attacker, network: "base-sepolia" },
@@ -175,9 +176,9 @@ describe("on Node", () => {
   });
 
   it("drift: a deleted or edited child comes back, and a price change reaches the 402 within a second", async () => {
-    await stack.admin.request("DELETE", resourcePath(RESOURCES.HTTPRoute, "llm", "so-qwen"));
+    await stack.admin.request("DELETE", resourcePath(HTTP_ROUTE, "llm", "so-qwen"));
     await waitFor("HTTPRoute restored", async () => (await child("HTTPRoute", "llm", "so-qwen")) !== undefined, 5000);
-    await stack.admin.request("PATCH", resourcePath(RESOURCES.Middleware, "llm", "x402-qwen"), {
+    await stack.admin.request("PATCH", resourcePath(MIDDLEWARE, "llm", "x402-qwen"), {
       contentType: "application/merge-patch+json", body: { spec: { forwardAuth: { address: "http://127.0.0.1:1/free" } } },
     });
     await waitFor("Middleware restored", async () => (await child("Middleware", "llm", "x402-qwen"))?.spec.forwardAuth !== undefined &&

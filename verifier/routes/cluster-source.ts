@@ -9,8 +9,9 @@
 // outweigh everything the verifier uses.
 import type { KubeClient } from "../../kube/client.ts";
 import { type KubeItem, type ListWatch, startListWatch } from "../../kube/list-watch.ts";
-import { RESOURCES, resourcePath } from "../../kube/resources.ts";
+import { resourcePath } from "../../kube/resources.ts";
 import type { Logger } from "../../adapters/log.ts";
+import { PAYMENT_ROUTE } from "../../core/kinds.ts";
 import type { Network } from "../../core/networks.ts";
 import { type Admission, evaluateRoute, liveRouteSet, type RouteSet } from "./set.ts";
 
@@ -88,7 +89,7 @@ export function watchClusterRoutes(
 
   const reportAdmission = async (key: string, object: Seen, admission: Admission) => {
     try {
-      const path = resourcePath(RESOURCES.PaymentRoute, object.namespace, object.name, "status");
+      const path = resourcePath(PAYMENT_ROUTE, object.namespace, object.name, "status");
       await client.request("PATCH", path, { body: { status: statusOf(admission) }, contentType: "application/merge-patch+json" });
       if (!admission.admitted) log.warn("PaymentRoute not admitted", { route: key, reason: admission.reason, message: admission.message });
     } catch (error) {
@@ -98,7 +99,7 @@ export function watchClusterRoutes(
   };
 
   const watches: ListWatch[] = scopes.map((namespace, i) =>
-    startListWatch({ client, path: resourcePath(RESOURCES.PaymentRoute, namespace), log }, {
+    startListWatch({ client, path: resourcePath(PAYMENT_ROUTE, namespace), log }, {
       onSync(items) {
         const listed = new Set(items.map(keyOf));
         for (const key of keysIn[i]!) if (!listed.has(key)) remove(i, key);

@@ -6,7 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Chain, startChain } from "../../dev/chain/chain.ts";
 import { chainClients } from "./chain-clients.ts";
-import { deadlineAfter } from "../deadline.ts";
+import { deadlineAfter } from "../../adapters/deadline.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./eip3009.ts";
 import { localFacilitator } from "./facilitator-local.ts";
 import type { PaymentAttempt } from "./payment-header.ts";

@@ -4,7 +4,7 @@
 // answer); anything after it is sent is "unknown". Every call ends by the answer's deadline.
 import { encodeFunctionData, type Hex, parseSignature, size } from "viem";
 import { type ChainClients, describeError } from "./chain-clients.ts";
-import { beforeDeadline, type Deadline, TIMED_OUT } from "../deadline.ts";
+import { beforeDeadline, type Deadline, TIMED_OUT } from "../../adapters/deadline.ts";
 import { EIP3009_ABI, TRANSFER_BYTES_ABI, TRANSFER_VRS_ABI, typedDataFor } from "./eip3009.ts";
 import type { Facilitator, PaymentContext, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 import { isCounterfactual } from "./payment-signature.ts";

@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deadlineAfter } from "../deadline.ts";
+import { deadlineAfter } from "../../adapters/deadline.ts";
 import type { PaymentContext } from "./facilitator.ts";
 import { checkFacilitatorUrl, remoteFacilitator } from "./facilitator-remote.ts";
 import { decodePaymentHeader } from "./payment-header.ts";

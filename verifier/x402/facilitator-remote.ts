@@ -5,7 +5,7 @@
 // outcome is unknown (503, the hold kept), never a 402 that would make the buyer pay twice.
 import { Buffer } from "node:buffer";
 import * as v from "valibot";
-import { beforeDeadline, TIMED_OUT } from "../deadline.ts";
+import { beforeDeadline, TIMED_OUT } from "../../adapters/deadline.ts";
 import type { Facilitator, PaymentContext, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 import { payloadFor, requirementFor } from "./facilitator.ts";
 import { sanitizeReason, settleFailureIsDefinite } from "./reasons.ts";

@@ -1,7 +1,7 @@
 // Who checks signatures and moves the money: in-process (viem, our own chain client) or a
 // remote x402 facilitator. Each outcome says exactly what is known, because "settlement
 // failed" and "we do not know" must be answered differently (402 vs 503).
-import type { Deadline } from "../deadline.ts";
+import type { Deadline } from "../../adapters/deadline.ts";
 import type { PaymentAttempt } from "./payment-header.ts";
 import type { PricedRoute } from "../routes/priced-route.ts";
 

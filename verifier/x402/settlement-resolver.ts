@@ -7,7 +7,7 @@
 // does not matter; every read is pinned to one block, so the answers agree with each other.
 import type { Hash, Log, PublicClient } from "viem";
 import { type ChainClients, describeError } from "./chain-clients.ts";
-import { beforeDeadline, TIMED_OUT } from "../deadline.ts";
+import { beforeDeadline, TIMED_OUT } from "../../adapters/deadline.ts";
 import { EIP3009_ABI, EIP3009_EVENTS } from "./eip3009.ts";
 import type { PaymentContext, Resolution } from "./facilitator.ts";
 import { REASON } from "./reasons.ts";

@@ -3,8 +3,8 @@
 // says the payer holds code.
 import type { Network } from "../../core/networks.ts";
 import type { ChainClients } from "./chain-clients.ts";
-import { beforeDeadline, deadlineAfter, TIMED_OUT } from "../deadline.ts";
-import { paymentSlots } from "../payment-slots.ts";
+import { beforeDeadline, deadlineAfter, TIMED_OUT } from "../../adapters/deadline.ts";
+import { boundedSlots } from "../../adapters/slots.ts";
 
 /** Reads of a payer's code at once; more wait for a free one, briefly. */
 const CONTRACT_READS = 16;
@@ -17,7 +17,7 @@ const NO_CODE_TTL_MS = 60_000;
  * address is in flight at a time, and reads are bounded.
  */
 export function contractCheck(chains: ChainClients, now: () => number = Date.now) {
-  const reads = paymentSlots(CONTRACT_READS);
+  const reads = boundedSlots(CONTRACT_READS);
   const known = new Map<string, { contract: boolean; until: number }>();
   const pending = new Map<string, Promise<boolean>>();
   const read = async (network: Network, address: `0x${string}`, key: string): Promise<boolean> => {

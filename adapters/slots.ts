@@ -1,17 +1,17 @@
-// A bound on payments in progress at once (each holds facilitator or RPC calls open): a
-// flood of junk payments with valid signatures queues here instead of opening thousands
-// of sockets to a facilitator. A payment that finds no slot in time is refused with 503
-// before anything is sent.
+// A bound on work in progress at once (each payment holds facilitator or RPC calls open):
+// a flood of junk payments with valid signatures queues here instead of opening thousands
+// of sockets to a facilitator. Work that finds no slot before its deadline is refused by
+// the caller (the verifier answers 503) before anything is sent.
 import { beforeDeadline, type Deadline, TIMED_OUT } from "./deadline.ts";
 
-export type PaymentSlots = {
+export type Slots = {
   /** A release function, or undefined when no slot came free before the deadline. */
   acquire(deadline: Deadline): Promise<(() => void) | undefined>;
   readonly inUse: number;
   readonly waiting: number;
 };
 
-export function paymentSlots(limit: number): PaymentSlots {
+export function boundedSlots(limit: number): Slots {
   let inUse = 0;
   const queue: (() => void)[] = [];
   const releaser = () => {

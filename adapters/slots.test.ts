@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { deadlineAfter } from "./deadline.ts";
-import { paymentSlots } from "./payment-slots.ts";
+import { boundedSlots } from "./slots.ts";
 
 describe("payment slots", () => {
   it("lets `limit` payments in at once, the next in line when one ends", async () => {
-    const slots = paymentSlots(2);
+    const slots = boundedSlots(2);
     const a = await slots.acquire(deadlineAfter(1000));
     const b = await slots.acquire(deadlineAfter(1000));
     const waiting = slots.acquire(deadlineAfter(1000));
@@ -20,7 +20,7 @@ describe("payment slots", () => {
   });
 
   it("gives up when no slot comes free before the deadline, and forgets the waiter", async () => {
-    const slots = paymentSlots(1);
+    const slots = boundedSlots(1);
     const held = await slots.acquire(deadlineAfter(1000));
     expect(await slots.acquire(deadlineAfter(20))).toBeUndefined();
     expect(slots.waiting).toBe(0);

@@ -1,0 +1,105 @@
+// The layers, checked: imports point one way, core <- adapters <- kube <- controller | verifier
+// <- cli <- main, and no room imports a room that imports it back. CONTRIBUTING.md says why
+// each rule is there; this test is what keeps them.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The product: what the image ships. Everything else (dev/, tests/, bench/) sits on top of it. */
+const PRODUCT_ROOMS = ["core", "adapters", "kube", "controller", "verifier", "cli"];
+
+/** Which rooms each product room may import from (besides itself), and which packages. */
+const MAY_IMPORT: Record<string, { rooms: string[]; packages: RegExp }> = {
+  core: { rooms: [], packages: /^valibot$/ },
+  adapters: { rooms: [], packages: /^(node:|hono$|@hono\/node-server$|yaml$)/ },
+  // The toolkit reads the Kubernetes object shapes core defines (core/kube.ts), nothing else of the product.
+  kube: { rooms: ["adapters", "core/kube.ts"], packages: /^(node:|valibot$|yaml$|@kubernetes\/client-node$)/ },
+  controller: { rooms: ["core", "adapters", "kube"], packages: /^(node:|valibot$)/ },
+  "verifier/routes": { rooms: ["core", "adapters", "kube"], packages: /^(node:|valibot$|yaml$)/ },
+  "verifier/x402": { rooms: ["core", "adapters", "verifier/routes"], packages: /^(node:|valibot$|viem($|\/))/ },
+  verifier: { rooms: ["core", "adapters", "kube", "verifier/routes", "verifier/x402"], packages: /^(node:|valibot$|hono$|viem($|\/))/ },
+  cli: { rooms: ["core", "adapters", "kube", "controller", "verifier", "verifier/routes", "verifier/x402"], packages: /^(node:|viem($|\/)|yaml$)/ },
+  "main.ts": { rooms: ["cli", "adapters"], packages: /^node:/ },
+  "mod.ts": { rooms: ["core"], packages: /^$/ },
+};
+
+const isTestFile = (file: string) => /(\.test\.ts|\/test-support\.ts|\/test-server\.ts)$/.test(file);
+
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(join(ROOT, dir)).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(join(ROOT, path)).isDirectory()) return sourcesUnder(path);
+    return path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/** The room a file lives in: a top-level folder, or a verifier subfolder, or a root file. */
+export function roomOf(file: string): string {
+  const parts = file.split("/");
+  if (parts.length === 1) return file;
+  if (parts[0] === "verifier" && parts.length > 2) return `verifier/${parts[1]}`;
+  return parts[0]!;
+}
+
+export function importsOf(text: string): string[] {
+  const pattern = /(?:^|[\s;])(?:import|export)\b[^;"']*?\bfrom\s+["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
+  return [...text.matchAll(pattern)].map((m) => (m[1] ?? m[2] ?? m[3])!);
+}
+
+type Edge = { from: string; to: string; specifier: string };
+
+function edgesOf(file: string): Edge[] {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  return importsOf(text).map((specifier) => {
+    if (!specifier.startsWith(".")) return { from: file, to: specifier, specifier };
+    return { from: file, to: relative(ROOT, normalize(join(ROOT, dirname(file), specifier))), specifier };
+  });
+}
+
+const productFiles = [...PRODUCT_ROOMS.flatMap(sourcesUnder), "main.ts", "mod.ts"].filter((f) => !isTestFile(f));
+
+function allowed(edge: Edge): boolean {
+  const from = roomOf(edge.from);
+  const rule = MAY_IMPORT[from]!;
+  if (!edge.specifier.startsWith(".")) return rule.packages.test(edge.to);
+  const to = roomOf(edge.to);
+  return to === from || rule.rooms.includes(to) || rule.rooms.includes(edge.to);
+}
+
+describe("layering", () => {
+  it("finds the product's files and their imports", () => {
+    expect(productFiles.length).toBeGreaterThan(80);
+    expect(importsOf(`import { a } from "./a.ts";\nexport type { B } from "../b.ts";\nconst c = await import("./c.ts");`)).toEqual(["./a.ts", "../b.ts", "./c.ts"]);
+  });
+
+  it.each(productFiles)("%s imports only from the layers below it", (file) => {
+    const wrong = edgesOf(file).filter((edge) => !allowed(edge)).map((e) => `${e.specifier} (${roomOf(e.to)})`);
+    expect(wrong).toEqual([]);
+  });
+
+  it("no two rooms import each other, through any path", () => {
+    const graph = new Map<string, Set<string>>();
+    for (const file of productFiles) {
+      for (const edge of edgesOf(file)) {
+        if (!edge.specifier.startsWith(".")) continue;
+        const [from, to] = [roomOf(edge.from), roomOf(edge.to)];
+        if (from !== to) graph.set(from, (graph.get(from) ?? new Set()).add(to));
+      }
+    }
+    const cycles: string[] = [];
+    const visit = (room: string, path: string[]) => {
+      if (path.includes(room)) return void cycles.push([...path.slice(path.indexOf(room)), room].join(" -> "));
+      for (const next of graph.get(room) ?? []) visit(next, [...path, room]);
+    };
+    for (const room of graph.keys()) visit(room, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it("nothing in the product imports the local stack, the tests or the benchmarks", () => {
+    const reaching = productFiles.flatMap(edgesOf).filter((e) => /^(dev|tests|bench)\//.test(e.to));
+    expect(reaching.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+});
