@@ -4,6 +4,7 @@ import { networkIdFor } from "../../core/networks.ts";
 import { canonicalJson } from "../../core/yaml-order.ts";
 import type { PaymentAttempt } from "./payment-header.ts";
 import type { PricedRoute } from "../routes/priced-route.ts";
+import { REASON } from "./reasons.ts";
 
 /** A facilitator needs time to land the transfer before the authorization expires. */
 export const MIN_SECONDS_LEFT = 6n;
@@ -19,24 +20,24 @@ export function checkPayment(payment: PaymentAttempt, route: PricedRoute, nowSec
   const { authorization: a } = payment;
   if (payment.scheme !== "exact") return { reason: "unsupported_scheme", message: `scheme "${payment.scheme}" is not offered; use "exact"` };
   const network = networkIdFor(payment.version, route.network);
-  if (payment.network !== network) return { reason: "invalid_network", message: `this route is paid on ${network}, not ${payment.network}` };
+  if (payment.network !== network) return { reason: REASON.invalidNetwork, message: `this route is paid on ${network}, not ${payment.network}` };
   if (payment.accepted && canonicalJson(payment.accepted) !== canonicalJson(route.v2Requirement)) {
-    return { reason: "invalid_payment_requirements", message: "the accepted requirement is not the one this route offers" };
+    return { reason: REASON.invalidRequirements, message: "the accepted requirement is not the one this route offers" };
   }
   if (a.to.toLowerCase() !== route.payTo.toLowerCase()) {
-    return { reason: "invalid_exact_evm_payload_recipient_mismatch", message: `payment must go to ${route.payTo}` };
+    return { reason: REASON.recipientMismatch, message: `payment must go to ${route.payTo}` };
   }
   if (a.value !== route.amount) {
-    return { reason: "invalid_exact_evm_payload_authorization_value", message: `payment must be exactly ${route.amount} atomic units` };
+    return { reason: REASON.valueMismatch, message: `payment must be exactly ${route.amount} atomic units` };
   }
   if (a.validAfter > nowSeconds) {
-    return { reason: "invalid_exact_evm_payload_authorization_valid_after", message: "authorization is not valid yet" };
+    return { reason: REASON.validAfter, message: "authorization is not valid yet" };
   }
   if (a.validBefore < nowSeconds + MIN_SECONDS_LEFT) {
-    return { reason: "invalid_exact_evm_payload_authorization_valid_before", message: "authorization expired or expires too soon to settle" };
+    return { reason: REASON.validBefore, message: "authorization expired or expires too soon to settle" };
   }
   if (a.validBefore > nowSeconds + BigInt(route.maxTimeoutSeconds) + MAX_CLOCK_SKEW_SECONDS) {
-    return { reason: "invalid_exact_evm_payload_authorization_valid_before", message: `authorization valid for too long: at most ${route.maxTimeoutSeconds} s from now` };
+    return { reason: REASON.validBefore, message: `authorization valid for too long: at most ${route.maxTimeoutSeconds} s from now` };
   }
   return undefined;
 }

@@ -63,7 +63,7 @@ export function localFacilitator(chains: ChainClients): Facilitator {
       } catch (error) {
         if (error instanceof OutOfTime) return { kind: "unavailable", message: "out of time before sending the settlement" };
         if (context.retry) return { kind: "unknown", message: `the settlement would revert: ${describeError(error)}` };
-        return { kind: "failed", reason: "invalid_exact_evm_transaction_simulation_failed", message: describeError(error) };
+        return { kind: "failed", reason: REASON.simulationFailed, message: describeError(error) };
       }
       let transaction: Hex;
       try {

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { beforeDeadline, TIMED_OUT } from "../../adapters/deadline.ts";
 import type { Facilitator, PaymentContext, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 import { payloadFor, requirementFor } from "./facilitator.ts";
-import { sanitizeReason, settleFailureIsDefinite } from "./reasons.ts";
+import { REASON, sanitizeReason, settleFailureIsDefinite } from "./reasons.ts";
 
 export type RemoteFacilitatorOptions = { url: string; headers?: Record<string, string> };
 
@@ -104,7 +104,7 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
     const parsed = v.safeParse(VerifyResponse, reply.body);
     if (reply.status !== 200 || !parsed.success) return { kind: "unavailable", message: `facilitator /verify answered ${reply.status}: ${reply.excerpt}` };
     if (parsed.output.isValid) return { kind: "valid" };
-    const reason = sanitizeReason(parsed.output.invalidReason, "invalid_payment");
+    const reason = sanitizeReason(parsed.output.invalidReason, REASON.invalidPayment);
     return { kind: "invalid", reason, message: sanitizeReason(parsed.output.invalidMessage, reason) };
   };
 

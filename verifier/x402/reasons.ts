@@ -16,6 +16,8 @@ export const REASON = {
   alreadyUsed: "payment_already_used",
   insufficientFunds: "insufficient_funds",
   invalidPayment: "invalid_payment",
+  /** The local facilitator's simulation of the transfer failed: nothing was sent. */
+  simulationFailed: "invalid_exact_evm_transaction_simulation_failed",
 } as const;
 
 /** A used nonce: on a first attempt someone else used the authorization; after an unknown outcome it may have been us. */
