@@ -14,7 +14,7 @@ import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../verifier/x402/eip3009.ts";
 import { chainClients } from "../verifier/x402/chain-clients.ts";
 import { localFacilitator } from "../verifier/x402/facilitator-local.ts";
 import { forwardAuth, type VerifierDeps } from "../verifier/forward-auth.ts";
-import { isPricingError, priceRoute } from "../verifier/routes/priced-route.ts";
+import { priceRoute } from "../verifier/routes/priced-route.ts";
 import { memoryReplayGuard } from "../verifier/replay-guard.ts";
 import { buildRouteTable } from "../verifier/routes/table.ts";
 import { figure, type Figure, round } from "./stats.ts";
@@ -28,16 +28,17 @@ export async function paidVerifyFigures(rounds: number): Promise<Figure[]> {
     const payTo = chain.accounts[9]!.address;
     const buyer = privateKeyToAccount(chain.accounts[2]!.privateKey);
     const network = findNetwork(DEFAULT_NETWORKS, "base-sepolia")!;
-    const route = priceRoute(v.parse(PaymentRouteSchema, {
+    const routePriced = priceRoute(v.parse(PaymentRouteSchema, {
       apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "bench", namespace: "bench" },
       spec: { pattern: "/paid/*", price: "0.001", amount: "1000", payTo, network: "base-sepolia", priceModel: "perRequest" },
     }), DEFAULT_NETWORKS);
-    if (isPricingError(route)) throw new Error(route.message);
+    if (!routePriced.ok) throw new Error(routePriced.issue.message);
+    const route = routePriced.route;
     const table = buildRouteTable([{ pattern: "/paid/*", value: route }]);
     const quiet = jsonLogger({}, () => {});
     const deps = (): VerifierDeps => ({
       routes: () => table, facilitator: localFacilitator(chainClients({ rpcUrls: { "base-sepolia": chain.rpcUrl } })), guard: memoryReplayGuard(),
-      mode: "verify-only", nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: async () => undefined, log: quiet,
+      mode: "verify-only", nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: async () => ({ ok: true }), log: quiet,
     });
     const domain = { name: network.tokenName, version: network.tokenVersion, chainId: network.chainId, verifyingContract: network.asset };
     const sign = async () => {

@@ -5,6 +5,7 @@ import type { OperatorConfig } from "./config.ts";
 import { apiVersionOf, HTTP_ROUTE, MIDDLEWARE, REFERENCE_GRANT } from "./kinds.ts";
 import type { KubeObject } from "./kube.ts";
 import { childName } from "./names.ts";
+import { definedOnly } from "./defined-only.ts";
 import { caip2 } from "./networks.ts";
 import { childMetadata, type OfferIdentity } from "./ownership.ts";
 import { MAX_DESCRIPTION_LENGTH, PAYMENT_ROUTE_API_VERSION, PAYMENT_ROUTE_KIND } from "./payment-route.ts";
@@ -15,12 +16,15 @@ export const MIDDLEWARE_API_VERSION = apiVersionOf(MIDDLEWARE);
 export const HTTPROUTE_API_VERSION = apiVersionOf(HTTP_ROUTE);
 export const REFERENCE_GRANT_API_VERSION = apiVersionOf(REFERENCE_GRANT);
 
+/** A PaymentRoute is named after its offer with this suffix. */
+export const PAYMENT_ROUTE_SUFFIX = "-payment";
+
 export type ChildNames = { middleware: string; paymentRoute: string; httpRoute: string; referenceGrant: string };
 
 export function childNames(offer: OfferIdentity): ChildNames {
   return {
     middleware: childName("x402-", offer.name),
-    paymentRoute: childName("", offer.name, "-payment"),
+    paymentRoute: childName("", offer.name, PAYMENT_ROUTE_SUFFIX),
     httpRoute: childName("so-", offer.name),
     referenceGrant: childName(`so-${offer.namespace}-`, offer.name),
   };
@@ -115,10 +119,6 @@ export function referenceGrant(id: OfferIdentity, offer: ValidOffer): KubeObject
       to: [{ group: "", kind: "Service", name: upstream.service }],
     },
   };
-}
-
-function definedOnly<T extends Record<string, unknown>>(object: T): Partial<T> {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function withQuery(url: string, name: string, value: string): string {

@@ -1,7 +1,13 @@
 // Where a payment may go. A well-formed address can still pay nobody: no one holds the
 // key of the zero address, and the token contract cannot spend what is sent to it (USDC
 // refuses both as recipients, so every payment to them would fail at settlement).
+import * as v from "valibot";
 import type { Network } from "./networks.ts";
+
+/** An EVM address as x402 and our CRDs write it: 0x and 40 hex digits, any case. */
+export const ADDRESS_PATTERN = /^0x[0-9a-fA-F]{40}$/;
+
+export const AddressSchema = v.pipe(v.string(), v.regex(ADDRESS_PATTERN, "must be 0x followed by 40 hex digits"));
 
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 

@@ -41,66 +41,69 @@ describe("PaymentRouteSchema", () => {
 
 describe("routeAmount", () => {
   it("derives the amount from the price when none is given", () => {
-    expect(routeAmount({ price: "0.001" }, usdc)).toBe(1000n);
-    expect(routeAmount({ price: "2" }, usdc)).toBe(2_000_000n);
-    expect(routeAmount({ price: "0.000001" }, usdc)).toBe(1n);
+    expect(routeAmount({ price: "0.001" }, usdc)).toEqual({ ok: true, amount: 1000n });
+    expect(routeAmount({ price: "2" }, usdc)).toEqual({ ok: true, amount: 2_000_000n });
+    expect(routeAmount({ price: "0.000001" }, usdc)).toEqual({ ok: true, amount: 1n });
   });
 
   it("accepts an amount that says the same as the price", () => {
-    expect(routeAmount({ price: "0.002", amount: "2000" }, usdc)).toBe(2000n);
-    expect(routeAmount({ price: "0.0020000", amount: "2000" }, usdc)).toBe(2000n);
+    expect(routeAmount({ price: "0.002", amount: "2000" }, usdc)).toEqual({ ok: true, amount: 2000n });
+    expect(routeAmount({ price: "0.0020000", amount: "2000" }, usdc)).toEqual({ ok: true, amount: 2000n });
   });
 
   it("refuses an amount above what the price means, naming both", () => {
     expect(routeAmount({ price: "0.002", amount: "1000000" }, usdc)).toEqual({
-      field: "spec.amount",
-      message: '"1000000" disagrees with spec.price "0.002", which means 2000 atomic units of the base-sepolia token (6 decimals); set amount to "2000" or leave it out',
+      ok: false,
+      issue: {
+        field: "spec.amount",
+        message: '"1000000" disagrees with spec.price "0.002", which means 2000 atomic units of the base-sepolia token (6 decimals); set amount to "2000" or leave it out',
+      },
     });
   });
 
   it("refuses an amount below what the price means", () => {
     const issue = routeAmount({ price: "0.002", amount: "1000" }, usdc);
-    expect(issue).toMatchObject({ field: "spec.amount", message: expect.stringContaining('spec.price "0.002", which means 2000 atomic units') });
+    expect(issue).toMatchObject({ ok: false, issue: { field: "spec.amount", message: expect.stringContaining('spec.price "0.002", which means 2000 atomic units') } });
   });
 
   it("reads the price in the network's own decimals", () => {
     const eighteen: Network = { ...usdc, name: "dai-land", decimals: 18 };
-    expect(routeAmount({ price: "0.001" }, eighteen)).toBe(10n ** 15n);
-    expect(routeAmount({ price: "0.001", amount: "1000" }, eighteen)).toMatchObject({ field: "spec.amount", message: expect.stringContaining("(18 decimals)") });
+    expect(routeAmount({ price: "0.001" }, eighteen)).toEqual({ ok: true, amount: 10n ** 15n });
+    expect(routeAmount({ price: "0.001", amount: "1000" }, eighteen)).toMatchObject({ ok: false, issue: { field: "spec.amount", message: expect.stringContaining("(18 decimals)") } });
   });
 
   it("refuses a price of zero, however it is written", () => {
     for (const price of ["0", "0.0", "000.000000000"]) {
-      expect(routeAmount({ price }, usdc)).toEqual({ field: "spec.price", message: `must be greater than 0 (got "${price}")` });
+      expect(routeAmount({ price }, usdc)).toEqual({ ok: false, issue: { field: "spec.price", message: `must be greater than 0 (got "${price}")` } });
     }
-    expect(routeAmount({ price: "0", amount: "1000" }, usdc)).toMatchObject({ field: "spec.price" });
+    expect(routeAmount({ price: "0", amount: "1000" }, usdc)).toMatchObject({ ok: false, issue: { field: "spec.price" } });
   });
 
   it("refuses a malformed price even when handed one without the schema", () => {
     for (const price of ["1.2.3", "-1", "1e3", ""]) {
-      expect(routeAmount({ price }, usdc)).toEqual({ field: "spec.price", message: `must be a decimal number such as "0.001" (got "${price}")` });
+      expect(routeAmount({ price }, usdc)).toEqual({ ok: false, issue: { field: "spec.price", message: `must be a decimal number such as "0.001" (got "${price}")` } });
     }
   });
 
   it("refuses a price finer than the token's smallest unit, never rounding it", () => {
-    expect(routeAmount({ price: "0.0000001" }, usdc)).toEqual({ field: "spec.price", message: 'has more than 6 decimals, finer than the token\'s smallest unit (got "0.0000001")' });
-    expect(routeAmount({ price: "1.0000015", amount: "1000001" }, usdc)).toMatchObject({ field: "spec.price" });
+    expect(routeAmount({ price: "0.0000001" }, usdc)).toEqual({ ok: false, issue: { field: "spec.price", message: 'has more than 6 decimals, finer than the token\'s smallest unit (got "0.0000001")' } });
+    expect(routeAmount({ price: "1.0000015", amount: "1000001" }, usdc)).toMatchObject({ ok: false, issue: { field: "spec.price" } });
   });
 
   it("refuses a price whose amount does not fit a uint256, and takes the largest that does", () => {
     const largest = "115792089237316195423570985008687907853269984665640564039457584007913129.639935";
-    expect(routeAmount({ price: largest }, usdc)).toBe(MAX_UINT256);
+    expect(routeAmount({ price: largest }, usdc)).toEqual({ ok: true, amount: MAX_UINT256 });
     const justOver = "115792089237316195423570985008687907853269984665640564039457584007913129.639936";
-    expect(routeAmount({ price: justOver }, usdc)).toEqual({ field: "spec.price", message: `is too large: it means more than 2^256-1 atomic units, the most a token transfer can carry (got "${justOver}")` });
-    expect(routeAmount({ price: "1".repeat(100), amount: "1" }, usdc)).toMatchObject({ field: "spec.price", message: expect.stringMatching(/^is too large.*\.\.\."\)$/) });
+    expect(routeAmount({ price: justOver }, usdc)).toEqual({ ok: false, issue: { field: "spec.price", message: `is too large: it means more than 2^256-1 atomic units, the most a token transfer can carry (got "${justOver}")` } });
+    expect(routeAmount({ price: "1".repeat(100), amount: "1" }, usdc)).toMatchObject({ ok: false, issue: { field: "spec.price", message: expect.stringMatching(/^is too large.*\.\.\."\)$/) } });
   });
 
   it("judges a price of a million digits without converting them", () => {
     const started = performance.now();
-    expect(routeAmount({ price: `0.001${"0".repeat(1_000_000)}` }, usdc)).toBe(1000n);
-    expect(routeAmount({ price: `0.001${"7".repeat(1_000_000)}` }, usdc)).toMatchObject({ field: "spec.price" });
-    expect(routeAmount({ price: `${"0".repeat(1_000_000)}1` }, usdc)).toBe(1_000_000n);
-    expect(routeAmount({ price: "9".repeat(1_000_000) }, usdc)).toMatchObject({ field: "spec.price" });
+    expect(routeAmount({ price: `0.001${"0".repeat(1_000_000)}` }, usdc)).toEqual({ ok: true, amount: 1000n });
+    expect(routeAmount({ price: `0.001${"7".repeat(1_000_000)}` }, usdc)).toMatchObject({ ok: false, issue: { field: "spec.price" } });
+    expect(routeAmount({ price: `${"0".repeat(1_000_000)}1` }, usdc)).toEqual({ ok: true, amount: 1_000_000n });
+    expect(routeAmount({ price: "9".repeat(1_000_000) }, usdc)).toMatchObject({ ok: false, issue: { field: "spec.price" } });
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });

@@ -7,6 +7,7 @@ import type { FieldIssue } from "./field-issues.ts";
 import { apiVersionOf, PAYMENT_ROUTE } from "./kinds.ts";
 import { ObjectMetaSchema } from "./kube.ts";
 import type { Network } from "./networks.ts";
+import { AddressSchema } from "./pay-to.ts";
 import { decimalPrice as decimal, SecretKeyRefSchema } from "./service-offer.ts";
 
 export const PAYMENT_ROUTE_API_VERSION = apiVersionOf(PAYMENT_ROUTE);
@@ -35,7 +36,7 @@ export const PaymentRouteSpecSchema = v.object({
     v.string(),
     v.regex(/^[1-9]\d{0,77}$/, "must be a positive whole number of atomic units"),
   )),
-  payTo: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "must be 0x followed by 40 hex digits")),
+  payTo: AddressSchema,
   network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
   scheme: v.optional(v.picklist(["exact"]), "exact"),
   maxTimeoutSeconds: v.optional(positiveInteger, 300),
@@ -79,14 +80,17 @@ const MAX_UINT256_DIGITS = MAX_UINT256.toString().length;
  * price decides, because it is what people read; an `amount` that says otherwise would
  * charge something nobody sees, so it is refused rather than preferred.
  */
-export function routeAmount(spec: Pick<PaymentRouteSpec, "price" | "amount">, network: Network): bigint | FieldIssue {
+export type AmountResult = { ok: true; amount: bigint } | { ok: false; issue: FieldIssue };
+
+export function routeAmount(spec: Pick<PaymentRouteSpec, "price" | "amount">, network: Network): AmountResult {
   const amount = priceInUnits(spec.price, network.decimals);
-  if (typeof amount !== "bigint" || spec.amount === undefined || spec.amount === amount.toString()) return amount;
-  return {
+  if (typeof amount !== "bigint") return { ok: false, issue: amount };
+  if (spec.amount === undefined || spec.amount === amount.toString()) return { ok: true, amount };
+  return { ok: false, issue: {
     field: "spec.amount",
     message: `"${spec.amount}" disagrees with spec.price ${quoted(spec.price)}, which means ${amount} atomic units ` +
       `of the ${network.name} token (${network.decimals} decimals); set amount to "${amount}" or leave it out`,
-  };
+  } };
 }
 
 function priceInUnits(price: string, decimals: number): bigint | FieldIssue {

@@ -21,15 +21,16 @@ export type EffectivePrice = {
 
 const FIELD = "spec.payment.price";
 
+export type PriceResult = { ok: true; price: EffectivePrice } | { ok: false; issue: FieldIssue };
+
+const refused = (field: string, message: string): PriceResult => ({ ok: false, issue: { field, message } });
+
 /** perRequest wins over perMTok, which wins over perHour (the order the Go version used). */
-export function effectivePrice(price: Price, decimals: number): EffectivePrice | FieldIssue {
+export function effectivePrice(price: Price, decimals: number): PriceResult {
   if (price.perRequest !== undefined) {
     const amount = toAtomicExact(price.perRequest, decimals);
     if (typeof amount !== "bigint") {
-      return {
-        field: `${FIELD}.perRequest`,
-        message: `has more than ${decimals} decimals, finer than the token's smallest unit (got "${price.perRequest}")`,
-      };
+      return refused(`${FIELD}.perRequest`, `has more than ${decimals} decimals, finer than the token's smallest unit (got "${price.perRequest}")`);
     }
     return positive("perRequest", price.perRequest, amount, decimals);
   }
@@ -39,18 +40,14 @@ export function effectivePrice(price: Price, decimals: number): EffectivePrice |
   return derived("perHour", price.perHour ?? "", decimals, BigInt(SECONDS_PER_REQUEST), 3600n);
 }
 
-function derived(model: PriceModel, text: string, decimals: number, multiplier: bigint, divisor: bigint) {
+function derived(model: PriceModel, text: string, decimals: number, multiplier: bigint, divisor: bigint): PriceResult {
   const amount = toAtomicCeil(text, decimals, multiplier, divisor);
-  if (typeof amount !== "bigint") return { field: `${FIELD}.${model}`, message: `must be a decimal number (got "${text}")` };
+  if (typeof amount !== "bigint") return refused(`${FIELD}.${model}`, `must be a decimal number (got "${text}")`);
   return positive(model, text, amount, decimals);
 }
 
-function positive(model: PriceModel, text: string, amount: bigint, decimals: number): EffectivePrice | FieldIssue {
-  if (amount <= 0n) return { field: `${FIELD}.${model}`, message: `must be greater than 0 (got "${text}")` };
-  if (amount > MAX_UINT256) return { field: `${FIELD}.${model}`, message: `is too large: more than 2^256-1 atomic units, the most a token transfer can carry (got "${text.slice(0, 80)}")` };
-  return { model, amount, decimal: formatAtomic(amount, decimals) };
-}
-
-export function isPriceIssue(result: EffectivePrice | FieldIssue): result is FieldIssue {
-  return "field" in result;
+function positive(model: PriceModel, text: string, amount: bigint, decimals: number): PriceResult {
+  if (amount <= 0n) return refused(`${FIELD}.${model}`, `must be greater than 0 (got "${text}")`);
+  if (amount > MAX_UINT256) return refused(`${FIELD}.${model}`, `is too large: more than 2^256-1 atomic units, the most a token transfer can carry (got "${text.slice(0, 80)}")`);
+  return { ok: true, price: { model, amount, decimal: formatAtomic(amount, decimals) } };
 }

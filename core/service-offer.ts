@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import { apiVersionOf, SERVICE_OFFER } from "./kinds.ts";
 import { ConditionSchema, ObjectMetaSchema } from "./kube.ts";
+import { AddressSchema } from "./pay-to.ts";
 
 export const OFFER_API_VERSION = apiVersionOf(SERVICE_OFFER);
 export const OFFER_KIND = SERVICE_OFFER.kind;
@@ -55,7 +56,7 @@ export const ServiceOfferSpecSchema = v.object({
   payment: v.object({
     scheme: v.optional(v.picklist(["exact"]), "exact"),
     network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
-    payTo: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "must be 0x followed by 40 hex digits")),
+    payTo: AddressSchema,
     maxTimeoutSeconds: v.optional(
       v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(86400, "must be at most 86400")),
       300,

@@ -6,7 +6,7 @@ import type { OperatorConfig } from "./config.ts";
 import { type FieldIssue, toFieldIssues } from "./field-issues.ts";
 import { findNetwork, type Network } from "./networks.ts";
 import { payToProblem } from "./pay-to.ts";
-import { effectivePrice, type EffectivePrice, isPriceIssue } from "./price.ts";
+import { effectivePrice, type EffectivePrice } from "./price.ts";
 import { type ServiceOfferSpec, ServiceOfferSpecSchema } from "./service-offer.ts";
 
 export type ValidOffer = {
@@ -33,13 +33,13 @@ export function validateOffer(name: string, rawSpec: unknown, config: OperatorCo
   const payToIssue = payToProblem(spec.payment.payTo, network);
   if (payToIssue) issues.push({ field: "spec.payment.payTo", message: payToIssue });
   const price = effectivePrice(spec.payment.price, network?.decimals ?? 6);
-  if (isPriceIssue(price)) issues.push(price);
+  if (!price.ok) issues.push(price.issue);
 
   const path = normalizePublicPath(spec.path ?? `/services/${name}`);
   if (typeof path !== "string") issues.push(path);
 
-  if (issues.length > 0 || !network || isPriceIssue(price) || typeof path !== "string") return { ok: false, issues };
-  return { ok: true, offer: { spec, network, price, path } };
+  if (issues.length > 0 || !network || !price.ok || typeof path !== "string") return { ok: false, issues };
+  return { ok: true, offer: { spec, network, price: price.price, path } };
 }
 
 /**

@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
-import { isPricingError, priceRoute, type PricedRoute } from "./routes/priced-route.ts";
+import { priceRoute, type PricedRoute } from "./routes/priced-route.ts";
 import { verifierMetrics } from "./metrics.ts";
 
 function route(): PricedRoute {
@@ -11,9 +11,9 @@ function route(): PricedRoute {
     metadata: { name: "llm-payment", namespace: "shop", annotations: { "obol.org/offer": "shop/llm" } },
     spec: { pattern: "/services/llm/*", price: "0.001", amount: "1000", payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", network: "base-sepolia", priceModel: "perRequest" },
   });
-  const priced = priceRoute(raw, DEFAULT_NETWORKS);
-  if (isPricingError(priced)) throw new Error(priced.message);
-  return priced;
+  const pricing = priceRoute(raw, DEFAULT_NETWORKS);
+  if (!pricing.ok) throw new Error(pricing.issue.message);
+  return pricing.route;
 }
 
 describe("verifier metrics", () => {

@@ -9,7 +9,7 @@ import { PaymentRouteSchema } from "../core/payment-route.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./x402/eip3009.ts";
 import type { Facilitator, Resolution, SettleOutcome, VerifyOutcome } from "./x402/facilitator.ts";
 import type { VerifierDeps } from "./forward-auth.ts";
-import { isPricingError, priceRoute, type PricedRoute } from "./routes/priced-route.ts";
+import { priceRoute, type PricedRoute } from "./routes/priced-route.ts";
 import { memoryReplayGuard } from "./replay-guard.ts";
 import { buildRouteTable } from "./routes/table.ts";
 
@@ -26,9 +26,9 @@ export function pricedRoute(spec: Record<string, unknown> = {}, meta: { name?: s
     metadata: { name: meta.name ?? "llm-payment", namespace: meta.namespace ?? "shop", annotations: { "obol.org/offer": `${meta.namespace ?? "shop"}/llm` } },
     spec: { pattern: "/services/llm/*", price: "0.001", payTo: PAY_TO, network: "base-sepolia", ...spec },
   });
-  const priced = priceRoute(raw, DEFAULT_NETWORKS);
-  if (isPricingError(priced)) throw new Error(priced.message);
-  return priced;
+  const pricing = priceRoute(raw, DEFAULT_NETWORKS);
+  if (!pricing.ok) throw new Error(pricing.issue.message);
+  return pricing.route;
 }
 
 export type Authorization = { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string };
@@ -67,7 +67,7 @@ export function verifierDeps(facilitator: Facilitator, overrides: Partial<Verifi
   const table = buildRouteTable([{ pattern: route.pattern, value: route }]);
   return {
     routes: () => table, routeByKey: (key) => (key === route.key ? route : undefined), ready: () => true, facilitator, guard: memoryReplayGuard(), mode: "settle",
-    nowSeconds: () => NOW, upstreamAuthorization: async () => undefined, log: quiet, ...overrides,
+    nowSeconds: () => NOW, upstreamAuthorization: async () => ({ ok: true }), log: quiet, ...overrides,
   };
 }
 

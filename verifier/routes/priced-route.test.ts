@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_NETWORKS } from "../../core/networks.ts";
 import { PaymentRouteSchema } from "../../core/payment-route.ts";
 import { paymentRequired } from "../answer.ts";
-import { isPricingError, priceRoute } from "./priced-route.ts";
+import { priceRoute } from "./priced-route.ts";
 import { evaluateRoute } from "./set.ts";
 
 const raw = (spec: Record<string, unknown> = {}) => v.parse(PaymentRouteSchema, {
@@ -13,43 +13,49 @@ const raw = (spec: Record<string, unknown> = {}) => v.parse(PaymentRouteSchema, 
 
 describe("priceRoute", () => {
   it("builds the v1 and v2 requirements once, from the network's token", () => {
-    const route = priceRoute(raw(), DEFAULT_NETWORKS);
-    if (isPricingError(route)) throw new Error(route.message);
+    const routePriced = priceRoute(raw(), DEFAULT_NETWORKS);
+    if (!routePriced.ok) throw new Error(routePriced.issue.message);
+    const route = routePriced.route;
     expect(route.v2Requirement).toEqual({ scheme: "exact", network: "eip155:8453", amount: "1000", asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", maxTimeoutSeconds: 300, extra: { name: "USD Coin", version: "2" } });
     const v1 = JSON.parse(`${route.v1RequirementHead}"https://x/r"${route.v1RequirementTail}`);
     expect(v1).toMatchObject({ network: "base", maxAmountRequired: "1000", resource: "https://x/r", description: 'say "hi"', mimeType: "application/json" });
   });
 
   it("answers the same bytes every time for the same request", () => {
-    const route = priceRoute(raw(), DEFAULT_NETWORKS);
-    if (isPricingError(route)) throw new Error(route.message);
-    const again = priceRoute(raw(), DEFAULT_NETWORKS);
-    if (isPricingError(again)) throw new Error(again.message);
+    const routePriced = priceRoute(raw(), DEFAULT_NETWORKS);
+    if (!routePriced.ok) throw new Error(routePriced.issue.message);
+    const route = routePriced.route;
+    const againPriced = priceRoute(raw(), DEFAULT_NETWORKS);
+    if (!againPriced.ok) throw new Error(againPriced.issue.message);
+    const again = againPriced.route;
     expect(paymentRequired(route, "https://x/r", "e")).toEqual(paymentRequired(again, "https://x/r", "e"));
   });
 
   it("escapes a resource URL into valid JSON", () => {
-    const route = priceRoute(raw(), DEFAULT_NETWORKS);
-    if (isPricingError(route)) throw new Error(route.message);
+    const routePriced = priceRoute(raw(), DEFAULT_NETWORKS);
+    if (!routePriced.ok) throw new Error(routePriced.issue.message);
+    const route = routePriced.route;
     const answer = paymentRequired(route, 'https://x/r?q="\\', "e");
     expect(JSON.parse(answer.body).accepts[0].resource).toBe('https://x/r?q="\\');
   });
 
   it("refuses a network it does not know", () => {
-    expect(priceRoute(raw({ network: "mars" }), DEFAULT_NETWORKS)).toEqual({ field: "spec.network", message: 'unknown network "mars"' });
+    expect(priceRoute(raw({ network: "mars" }), DEFAULT_NETWORKS)).toEqual({ ok: false, issue: { field: "spec.network", message: 'unknown network "mars"' } });
   });
 
   it("charges the price, in both requirements, when the amount is left out", () => {
-    const route = priceRoute(raw({ price: "0.002", amount: undefined }), DEFAULT_NETWORKS);
-    if (isPricingError(route)) throw new Error(route.message);
+    const routePriced = priceRoute(raw({ price: "0.002", amount: undefined }), DEFAULT_NETWORKS);
+    if (!routePriced.ok) throw new Error(routePriced.issue.message);
+    const route = routePriced.route;
     expect(route.amount).toBe(2000n);
     expect(route.v2Requirement.amount).toBe("2000");
     expect(JSON.parse(`${route.v1RequirementHead}"x"${route.v1RequirementTail}`).maxAmountRequired).toBe("2000");
   });
 
   it("keeps the requirement bytes, key order included, for a route whose amount agrees", () => {
-    const route = priceRoute(raw(), DEFAULT_NETWORKS);
-    if (isPricingError(route)) throw new Error(route.message);
+    const routePriced = priceRoute(raw(), DEFAULT_NETWORKS);
+    if (!routePriced.ok) throw new Error(routePriced.issue.message);
+    const route = routePriced.route;
     expect(`${route.v1RequirementHead}"https://x/r"${route.v1RequirementTail}`).toBe(
       '{"scheme":"exact","network":"base","maxAmountRequired":"1000","resource":"https://x/r","description":"say \\"hi\\"","mimeType":"application/json",' +
         '"payTo":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","maxTimeoutSeconds":300,"asset":"0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913","extra":{"name":"USD Coin","version":"2"}}',
@@ -62,20 +68,20 @@ describe("priceRoute", () => {
 
   it("refuses an amount that disagrees with the price, either way", () => {
     for (const amount of ["1000", "3000"]) {
-      expect(priceRoute(raw({ price: "0.002", amount }), DEFAULT_NETWORKS)).toMatchObject({ field: "spec.amount", message: expect.stringContaining('spec.price "0.002", which means 2000 atomic units') });
+      expect(priceRoute(raw({ price: "0.002", amount }), DEFAULT_NETWORKS)).toMatchObject({ ok: false, issue: { field: "spec.amount", message: expect.stringContaining('spec.price "0.002", which means 2000 atomic units') } });
     }
   });
 
   it("refuses a price of zero, too fine, or beyond a uint256", () => {
     for (const price of ["0", "0.0000001", `1${"0".repeat(80)}`]) {
-      expect(priceRoute(raw({ price, amount: undefined }), DEFAULT_NETWORKS)).toMatchObject({ field: "spec.price" });
+      expect(priceRoute(raw({ price, amount: undefined }), DEFAULT_NETWORKS)).toMatchObject({ ok: false, issue: { field: "spec.price" } });
     }
   });
 
   it("refuses a payee of the zero address or the network's token contract", () => {
-    expect(priceRoute(raw({ payTo: "0x0000000000000000000000000000000000000000" }), DEFAULT_NETWORKS)).toMatchObject({ field: "spec.payTo", message: expect.stringContaining("zero address") });
-    expect(priceRoute(raw({ payTo: "0x833589FCD6EDB6E08F4C7C32D4F71B54BDA02913" }), DEFAULT_NETWORKS)).toMatchObject({ field: "spec.payTo", message: expect.stringContaining("token contract") });
-    expect(isPricingError(priceRoute(raw({ network: "base-sepolia", payTo: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913" }), DEFAULT_NETWORKS))).toBe(false);
+    expect(priceRoute(raw({ payTo: "0x0000000000000000000000000000000000000000" }), DEFAULT_NETWORKS)).toMatchObject({ ok: false, issue: { field: "spec.payTo", message: expect.stringContaining("zero address") } });
+    expect(priceRoute(raw({ payTo: "0x833589FCD6EDB6E08F4C7C32D4F71B54BDA02913" }), DEFAULT_NETWORKS)).toMatchObject({ ok: false, issue: { field: "spec.payTo", message: expect.stringContaining("token contract") } });
+    expect(priceRoute(raw({ network: "base-sepolia", payTo: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913" }), DEFAULT_NETWORKS).ok).toBe(true);
   });
 });
 

@@ -2,7 +2,10 @@
 // here, so every 402 for the route carries the same bytes (x402 v2 clients echo the
 // requirement back and it is compared by deep equality). A route whose price cannot be
 // charged, or whose payee can never collect, is refused here rather than served.
+import { PAYMENT_ROUTE_SUFFIX } from "../../core/children.ts";
+import type { FieldIssue } from "../../core/field-issues.ts";
 import { caip2, findNetwork, type Network } from "../../core/networks.ts";
+import { ANNOTATION_OFFER } from "../../core/ownership.ts";
 import { payToProblem } from "../../core/pay-to.ts";
 import { type PaymentRoute, routeAmount } from "../../core/payment-route.ts";
 import type { UpstreamAuth } from "../../core/service-offer.ts";
@@ -33,16 +36,17 @@ export type PricedRoute = {
   mimeType: string;
 };
 
-export type PricingError = { field: string; message: string };
+export type Pricing = { ok: true; route: PricedRoute } | { ok: false; issue: FieldIssue };
 
-export function priceRoute(route: PaymentRoute, networks: readonly Network[]): PricedRoute | PricingError {
+export function priceRoute(route: PaymentRoute, networks: readonly Network[]): Pricing {
   const { spec, metadata } = route;
   const network = findNetwork(networks, spec.network);
-  if (!network) return { field: "spec.network", message: `unknown network "${spec.network}"` };
-  const amount = routeAmount(spec, network);
-  if (typeof amount !== "bigint") return amount;
+  if (!network) return { ok: false, issue: { field: "spec.network", message: `unknown network "${spec.network}"` } };
+  const priced = routeAmount(spec, network);
+  if (!priced.ok) return priced;
+  const amount = priced.amount;
   const payToIssue = payToProblem(spec.payTo, network);
-  if (payToIssue) return { field: "spec.payTo", message: payToIssue };
+  if (payToIssue) return { ok: false, issue: { field: "spec.payTo", message: payToIssue } };
   const description = spec.description;
   const mimeType = spec.mimeType ?? DEFAULT_MIME_TYPE;
   const extra = { name: network.tokenName, version: network.tokenVersion };
@@ -70,7 +74,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
     extra,
   };
   const namespace = metadata.namespace ?? "default";
-  return {
+  return { ok: true, route: {
     key: `${namespace}/${metadata.name}`,
     namespace,
     name: metadata.name,
@@ -88,14 +92,10 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
     v2RequirementJson: JSON.stringify(v2Requirement),
     description,
     mimeType,
-  };
+  } };
 }
 
 function offerOf(annotations: Record<string, string> | undefined, routeName: string): string {
-  const key = annotations?.["obol.org/offer"];
-  return key?.split("/")[1] ?? routeName.replace(/-payment$/, "");
-}
-
-export function isPricingError(value: PricedRoute | PricingError): value is PricingError {
-  return "field" in value;
+  const key = annotations?.[ANNOTATION_OFFER];
+  return key?.split("/")[1] ?? (routeName.endsWith(PAYMENT_ROUTE_SUFFIX) ? routeName.slice(0, -PAYMENT_ROUTE_SUFFIX.length) : routeName);
 }

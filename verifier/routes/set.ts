@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { formatFieldIssues, toFieldIssues } from "../../core/field-issues.ts";
 import type { Network } from "../../core/networks.ts";
 import { PaymentRouteSchema } from "../../core/payment-route.ts";
-import { isPricingError, priceRoute, type PricedRoute } from "./priced-route.ts";
+import { priceRoute, type PricedRoute } from "./priced-route.ts";
 import { canonicalPattern } from "./pattern.ts";
 import { buildRouteTable, liveRouteTable, type RouteTable } from "./table.ts";
 
@@ -40,8 +40,8 @@ export function evaluateRoute(object: unknown, networks: readonly Network[]): Ev
   const parsed = v.safeParse(PaymentRouteSchema, object);
   if (!parsed.success) return refuse(formatFieldIssues(toFieldIssues("", parsed.issues)).replace(/^\./, "").replaceAll("; .", "; "));
   const priced = priceRoute(parsed.output, networks);
-  if (isPricingError(priced)) return refuse(`${priced.field}: ${priced.message}`);
-  return { candidate: { route: priced, created: meta.creationTimestamp ?? "", generation: meta.generation } };
+  if (!priced.ok) return refuse(`${priced.issue.field}: ${priced.issue.message}`);
+  return { candidate: { route: priced.route, created: meta.creationTimestamp ?? "", generation: meta.generation } };
 }
 
 /** The table from every object's verdict; contested patterns are settled here, the same way every time. */

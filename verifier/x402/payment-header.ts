@@ -2,6 +2,7 @@
 // both base64 JSON. Anything malformed is refused here with a reason, before any
 // signature math or network call is spent on it.
 import * as v from "valibot";
+import { ADDRESS_PATTERN } from "../../core/pay-to.ts";
 import { Buffer } from "node:buffer";
 import { formatFieldIssues, toFieldIssues } from "../../core/field-issues.ts";
 
@@ -9,7 +10,7 @@ import { formatFieldIssues, toFieldIssues } from "../../core/field-issues.ts";
 export const MAX_PAYMENT_HEADER_LENGTH = 8192;
 
 const BASE64 = /^[A-Za-z0-9+/\-_]+={0,2}$/;
-const address = v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "must be an address"));
+const address = v.pipe(v.string(), v.regex(ADDRESS_PATTERN, "must be an address"));
 const uint256 = v.pipe(v.string(), v.regex(/^\d{1,78}$/, "must be a decimal integer string"));
 const hex = v.pipe(v.string(), v.regex(/^0x([0-9a-fA-F]{2}){1,4096}$/, "must be 0x-prefixed hex bytes"));
 
