@@ -7,6 +7,7 @@ import { normalizePath } from "./routes/normalize-path.ts";
 import { decidePayment } from "./paid-request.ts";
 import type { Slots } from "../adapters/slots.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
+import type { Credentials } from "./upstream-secrets.ts";
 import type { ReplayGuard } from "./replay-guard.ts";
 import type { RouteTable } from "./routes/table.ts";
 import type { VerifierMetrics } from "./metrics.ts";
@@ -24,7 +25,7 @@ export type VerifierDeps = {
   mode: Mode;
   nowSeconds(): bigint;
   /** The Authorization value to send upstream, from the route's Secret: absent when it has none, an Error when it cannot be read. */
-  upstreamAuthorization(route: PricedRoute): Promise<string | undefined | Error>;
+  upstreamAuthorization(route: PricedRoute): Promise<Credentials>;
   /** Whether the payer is a contract (a smart wallet may sign for it), read from a chain; absent when no chain can be read. */
   isContract?(route: PricedRoute, address: `0x${string}`): Promise<boolean>;
   /** One budget for a whole paid answer, under Traefik's fixed 30 s. */

@@ -49,7 +49,7 @@ describe("a paid request", () => {
 
   it("settles a valid payment and hands the upstream the payer, the settlement and its credentials", async () => {
     const { facilitator, calls } = scripted(VALID, SETTLED);
-    const { answer } = await forwardAuth(paidRequest(await signedPayment()), verifierDeps(facilitator, { upstreamAuthorization: async () => "Bearer sk-1" }));
+    const { answer } = await forwardAuth(paidRequest(await signedPayment()), verifierDeps(facilitator, { upstreamAuthorization: async () => ({ ok: true, authorization: "Bearer sk-1" }) }));
     expect(answer.status).toBe(200);
     expect(calls).toEqual({ verify: 1, settle: 1, resolve: 0 });
     expect(answer.headers["x-payment-payer"]).toBe(BUYER);
@@ -59,7 +59,7 @@ describe("a paid request", () => {
 
   it("takes no payment when the upstream credentials cannot be read", async () => {
     const { facilitator, calls } = scripted(VALID, SETTLED);
-    const { answer } = await forwardAuth(paidRequest(await signedPayment()), verifierDeps(facilitator, { upstreamAuthorization: async () => new Error("secret not found") }));
+    const { answer } = await forwardAuth(paidRequest(await signedPayment()), verifierDeps(facilitator, { upstreamAuthorization: async () => ({ ok: false, problem: "Secret llm/keys not found" }) }));
     expect(answer.status).toBe(503);
     expect(calls.verify).toBe(0);
   });

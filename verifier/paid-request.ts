@@ -65,19 +65,19 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   }
   // Read the upstream's credentials before taking money: no payment for a request we cannot deliver.
   const credentials = await beforeDeadline(deadline, deps.upstreamAuthorization(route));
-  if (credentials === TIMED_OUT || credentials instanceof Error) {
-    deps.log.error("upstream credentials unavailable", { route: route.key, error: credentials === TIMED_OUT ? "out of time" : credentials.message });
+  if (credentials === TIMED_OUT || !credentials.ok) {
+    deps.log.error("upstream credentials unavailable", { route: route.key, error: credentials === TIMED_OUT ? "out of time" : credentials.problem });
     return { route, answer: unavailable("the service's credentials are unavailable; no payment was taken") };
   }
   if (!held) {
     const reservation = deps.guard.reserve(key, a.validBefore, now, digest);
-    if (!reservation.taken) {
+    if (!reservation.ok) {
       held = reservation.held;
       const known = answerKnown(held, request, deps);
       if (known) return known;
     }
   }
-  const paid: Paid = { context: { payment, route, resource, deadline, signedByPayer }, key, credentials };
+  const paid: Paid = { context: { payment, route, resource, deadline, signedByPayer }, key, credentials: credentials.authorization };
   if (held) {
     // Our own unknown outcome: claim it (one resolution however many retries), and find out.
     if (!deps.guard.transition(key, "unknown", "resolving")) return waitForIt(route);

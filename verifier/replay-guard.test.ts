@@ -6,26 +6,26 @@ const key = reservationKey(84532, "0xToken", "0xAbC", "0x01");
 describe("replay guard", () => {
   it("holds a reservation until the authorization expires", () => {
     const guard = memoryReplayGuard();
-    expect(guard.reserve(key, 100n, 10n, "p")).toEqual({ taken: true });
-    expect(guard.reserve(key, 100n, 50n, "p")).toEqual({ taken: false, held: { state: "in-flight", expires: 100n, payment: "p" } });
-    expect(guard.reserve(key, 100n, 100n, "p").taken).toBe(false);
-    expect(guard.reserve(key, 200n, 101n, "p").taken).toBe(true);
+    expect(guard.reserve(key, 100n, 10n, "p")).toEqual({ ok: true });
+    expect(guard.reserve(key, 100n, 50n, "p")).toEqual({ ok: false, held: { state: "in-flight", expires: 100n, payment: "p" } });
+    expect(guard.reserve(key, 100n, 100n, "p").ok).toBe(false);
+    expect(guard.reserve(key, 200n, 101n, "p").ok).toBe(true);
   });
 
   it("remembers what happened to a held payment", () => {
     const guard = memoryReplayGuard();
     guard.reserve(key, 100n, 10n, "p");
     guard.mark(key, "unknown", "0xabc");
-    expect(guard.reserve(key, 100n, 11n, "p")).toEqual({ taken: false, held: { state: "unknown", expires: 100n, payment: "p", transaction: "0xabc" } });
+    expect(guard.reserve(key, 100n, 11n, "p")).toEqual({ ok: false, held: { state: "unknown", expires: 100n, payment: "p", transaction: "0xabc" } });
     guard.mark(key, "done");
-    expect(guard.reserve(key, 100n, 12n, "p")).toEqual({ taken: false, held: { state: "done", expires: 100n, payment: "p", transaction: "0xabc" } });
+    expect(guard.reserve(key, 100n, 12n, "p")).toEqual({ ok: false, held: { state: "done", expires: 100n, payment: "p", transaction: "0xabc" } });
   });
 
   it("frees a released reservation", () => {
     const guard = memoryReplayGuard();
     guard.reserve(key, 100n, 10n, "p");
     guard.release(key);
-    expect(guard.reserve(key, 100n, 10n, "p").taken).toBe(true);
+    expect(guard.reserve(key, 100n, 10n, "p").ok).toBe(true);
   });
 
   it("treats addresses case-insensitively", () => {
@@ -46,7 +46,7 @@ describe("replay guard", () => {
     const claims = Array.from({ length: 10 }, () => guard.transition(key, "unknown", "resolving"));
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect(guard.transition(key, "resolving", "in-flight")).toBe(true);
-    expect(guard.reserve(key, 100n, 11n, "p")).toEqual({ taken: false, held: { state: "in-flight", expires: 100n, payment: "p", transaction: "0xabc" } });
+    expect(guard.reserve(key, 100n, 11n, "p")).toEqual({ ok: false, held: { state: "in-flight", expires: 100n, payment: "p", transaction: "0xabc" } });
     expect(guard.transition("absent", "unknown", "resolving")).toBe(false);
   });
 
@@ -54,7 +54,7 @@ describe("replay guard", () => {
     const guard = memoryReplayGuard();
     guard.reserve(key, 100n, 10n, "p");
     guard.mark(key, "unknown");
-    expect(guard.reserve(key, 100n, 101n, "p")).toMatchObject({ taken: false, held: { state: "unknown" } });
-    expect(guard.reserve(key, 100n, 101n + UNKNOWN_KEPT_SECONDS, "p").taken).toBe(true);
+    expect(guard.reserve(key, 100n, 101n, "p")).toMatchObject({ ok: false, held: { state: "unknown" } });
+    expect(guard.reserve(key, 100n, 101n + UNKNOWN_KEPT_SECONDS, "p").ok).toBe(true);
   });
 });

@@ -26,7 +26,7 @@ export type ReplayGuard = {
   /** The reservation held for `key`, if any. */
   peek(key: ReservationKey, nowSeconds: bigint): Reservation | undefined;
   /** Takes the reservation for `payment`, or returns the one already held. */
-  reserve(key: ReservationKey, expiresAtSeconds: bigint, nowSeconds: bigint, payment: string): { taken: true } | { taken: false; held: Reservation };
+  reserve(key: ReservationKey, expiresAtSeconds: bigint, nowSeconds: bigint, payment: string): { ok: true } | { ok: false; held: Reservation };
   /** Moves the reservation to `to` only if it is in `from`; false when someone else moved it first. */
   transition(key: ReservationKey, from: ReservationState, to: ReservationState, transaction?: string): boolean;
   mark(key: ReservationKey, state: ReservationState, transaction?: string): void;
@@ -52,9 +52,9 @@ export function memoryReplayGuard(): ReplayGuard {
     reserve(key, expires, now, payment) {
       if (now >= nextSweep) sweep(now);
       const existing = current(key, now);
-      if (existing) return { taken: false, held: existing };
+      if (existing) return { ok: false, held: existing };
       held.set(key, { state: "in-flight", expires, payment });
-      return { taken: true };
+      return { ok: true };
     },
     transition(key, from, to, transaction) {
       const existing = held.get(key);

@@ -3,12 +3,10 @@
 // A Secret is input like any other: a value that cannot be a header (a newline, a control
 // character) would make the answer unsendable after the payment settled, so it is refused
 // when read, and the route answers 503 (no payment taken) until the Secret is fixed.
-import { Buffer } from "node:buffer";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { KubeClient } from "../kube/client.ts";
-import { isKubeError } from "../kube/errors.ts";
-import { RESOURCES, resourcePath } from "../kube/resources.ts";
+import { readSecret } from "../kube/secrets.ts";
 import { registerSecret } from "../adapters/log.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
 
@@ -22,16 +20,11 @@ const HEADER_VALUE = /^[\x20-\x7e]+$/;
 
 export function clusterSecrets(client: KubeClient): SecretReader {
   return async (namespace, name, key) => {
-    let secret: { data?: Record<string, string> };
-    try {
-      secret = await client.request<{ data?: Record<string, string> }>("GET", resourcePath(RESOURCES.Secret, namespace, name));
-    } catch (error) {
-      if (isKubeError(error, "not-found")) throw new SecretMissing(`Secret ${namespace}/${name} not found`);
-      throw error;
-    }
-    const value = secret.data?.[key];
+    const secret = await readSecret(client, namespace, name);
+    if (!secret) throw new SecretMissing(`Secret ${namespace}/${name} not found`);
+    const value = secret[key];
     if (value === undefined) throw new SecretMissing(`Secret ${namespace}/${name} has no key "${key}"`);
-    return Buffer.from(value, "base64").toString("utf8");
+    return value;
   };
 }
 
@@ -47,30 +40,35 @@ export function directorySecrets(dir: string): SecretReader {
   };
 }
 
+/** The header to send upstream (none when the route has no upstream auth), or why it cannot be had. */
+export type Credentials = { ok: true; authorization?: string } | { ok: false; problem: string };
+
+const NO_AUTH: Credentials = { ok: true };
+
 export function upstreamAuthorization(read: SecretReader, now: () => number, ttlMs = 30_000) {
   const cache = new Map<string, { value: string; expires: number }>();
-  return async (route: PricedRoute): Promise<string | undefined | Error> => {
+  return async (route: PricedRoute): Promise<Credentials> => {
     const auth = route.upstreamAuth;
-    if (!auth) return undefined;
+    if (!auth) return NO_AUTH;
     const { name, key } = auth.secretKeyRef;
     const cacheKey = `${route.namespace}/${name}/${key}`;
     const hit = cache.get(cacheKey);
-    if (hit && hit.expires > now()) return hit.value;
+    if (hit && hit.expires > now()) return { ok: true, authorization: hit.value };
     try {
       const secret = (await read(route.namespace, name, key)).trim();
       registerSecret(secret);
       const value = auth.scheme ? `${auth.scheme} ${secret}` : secret;
       if (secret === "" || !HEADER_VALUE.test(value)) {
         cache.delete(cacheKey);
-        return new Error(`Secret ${route.namespace}/${name} key "${key}" (with scheme "${auth.scheme ?? ""}") is not a valid header value: control or non-ASCII characters, or empty`);
+        return { ok: false, problem: `Secret ${route.namespace}/${name} key "${key}" (with scheme "${auth.scheme ?? ""}") is not a valid header value: control or non-ASCII characters, or empty` };
       }
       cache.set(cacheKey, { value, expires: now() + ttlMs });
-      return value;
+      return { ok: true, authorization: value };
     } catch (error) {
       // The API server may be away: the last value read keeps the service up. A Secret that is
       // gone (or never was) is a different matter, and is not served from memory.
-      if (hit && !(error instanceof SecretMissing)) return hit.value;
-      return error instanceof Error ? error : new Error(String(error));
+      if (hit && !(error instanceof SecretMissing)) return { ok: true, authorization: hit.value };
+      return { ok: false, problem: error instanceof Error ? error.message : String(error) };
     }
   };
 }
