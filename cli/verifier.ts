@@ -1,24 +1,15 @@
 // `verifier`: the x402 ForwardAuth service, from a routes file or from the cluster.
 import { parseArgs } from "node:util";
+import { jsonLogger } from "../adapters/log.ts";
+import { parseListen } from "../adapters/serve.ts";
+import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { kubeClient } from "../kube/client.ts";
 import { loadClusterAccess } from "../kube/kubeconfig.ts";
-import { parseListen, serveFetch } from "../adapters/serve.ts";
-import { jsonLogger } from "../adapters/log.ts";
-import { DEFAULT_NETWORKS } from "../core/networks.ts";
-import { type AppDeps, verifierApp, verifyFastPath } from "../verifier/app.ts";
 import { DEFAULT_ANSWER_TIMEOUT_MS } from "../verifier/paid-request.ts";
-import { boundedSlots } from "../adapters/slots.ts";
-import { memoryReplayGuard } from "../verifier/replay-guard.ts";
-import type { PricedRoute } from "../verifier/routes/priced-route.ts";
-import type { RouteSet } from "../verifier/routes/set.ts";
-import { buildRouteTable } from "../verifier/routes/table.ts";
-import { watchClusterRoutes } from "../verifier/routes/cluster-source.ts";
-import { watchRoutesFile } from "../verifier/routes/file-source.ts";
-import { clusterSecrets, directorySecrets, type SecretReader, upstreamAuthorization } from "../verifier/upstream-secrets.ts";
-import { verifierMetrics } from "../verifier/metrics.ts";
+import { startVerifier } from "../verifier/start.ts";
 import { UsageError } from "./config-flags.ts";
 import { untilSignal } from "./signals.ts";
-import { chooseFacilitator } from "./verifier-facilitator.ts";
+import { facilitatorFromFlags } from "./verifier-facilitator.ts";
 
 /** Traefik's ForwardAuth timeout is 30 s, fixed; an answer must leave it room to pass the answer on. */
 const MAX_ANSWER_TIMEOUT_SECONDS = 28;
@@ -82,46 +73,21 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
   if (!(Number.isInteger(maxPayments) && maxPayments > 0)) throw new UsageError("--max-concurrent-payments must be a positive whole number");
   const routesFile = values.routes ?? env.X402_ROUTES;
   const verifyOnly = values["verify-only"] ?? env.X402_VERIFY_ONLY === "true";
-  const networks = DEFAULT_NETWORKS;
   const client = routesFile ? undefined : kubeClient(await loadClusterAccess(values.kubeconfig ?? env.KUBECONFIG));
-  const chosen = await chooseFacilitator(facilitatorChoice, values, env, verifyOnly, client);
-  const metrics = verifierMetrics();
-  // Until the first table arrives nothing is priced: /verify answers 503 and /readyz says so.
-  const noRoutes = buildRouteTable<PricedRoute>([]);
-  let current: RouteSet | undefined;
-  const onChange = (set: RouteSet) => {
-    current = set;
-    metrics.routes(set.table.size);
-  };
-  const secretsDir = values["secrets-dir"] ?? env.X402_SECRETS_DIR;
-  const secrets: SecretReader = client ? clusterSecrets(client) : secretsDir ? directorySecrets(secretsDir) : async () => {
-    throw new Error("no Secret source: start the verifier with --secrets-dir to serve routes with upstream auth");
-  };
+  const facilitator = await facilitatorFromFlags(facilitatorChoice, values, env, verifyOnly, client);
   const namespaces = (values.namespaces ?? env.X402_NAMESPACES)?.split(",").map((n) => n.trim()).filter(Boolean);
-  const source = routesFile
-    ? watchRoutesFile(routesFile, networks, log, onChange)
-    : watchClusterRoutes(client!, namespaces, networks, log, onChange);
-
-  const isContract = chosen.isContract;
-  const deps: AppDeps = {
-    routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), ready: () => current !== undefined,
-    facilitator: chosen.facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
-    nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secrets, Date.now),
-    isContract: isContract ? (route, address) => isContract(route.network, address) : undefined,
-    answerTimeoutMs, slots: boundedSlots(maxPayments), log, metrics,
-  };
-  if (!verifyOnly && facilitatorChoice !== "local" && !isContract) {
+  const routes = client ? { client, namespaces } : { file: routesFile!, secretsDir: values["secrets-dir"] ?? env.X402_SECRETS_DIR };
+  if (!verifyOnly && facilitatorChoice !== "local" && !facilitator.isContract) {
     log.warn("settling through a remote facilitator without --rpc: a payment whose settlement answer is lost stays unknown (503) for its buyer; give --rpc NETWORK=URL so the chain can tell");
   }
-  const server = await serveFetch(verifierApp(deps).fetch, listen.hostname, listen.port, verifyFastPath(deps));
+  const verifier = await startVerifier({ listen, routes, facilitator, verifyOnly, answerTimeoutMs, maxConcurrentPayments: maxPayments, networks: DEFAULT_NETWORKS, log });
   log.info("verifier listening", {
-    address: `${server.hostname}:${server.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin,
-    mode: verifyOnly ? "verify-only" : "settle", answerTimeoutSeconds: answerTimeoutMs / 1000, unknownOutcomesResolved: chosen.resolution,
+    address: `${verifier.hostname}:${verifier.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin,
+    mode: verifyOnly ? "verify-only" : "settle", answerTimeoutSeconds: answerTimeoutMs / 1000, unknownOutcomesResolved: facilitator.resolution,
   });
   const signal = await untilSignal();
   log.info("shutting down", { signal });
-  await server.close();
-  await source.stop();
+  await verifier.stop();
   return 0;
 }
 

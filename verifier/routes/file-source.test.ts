@@ -8,7 +8,8 @@ import { waitFor } from "../../dev/process.ts";
 import type { Logger } from "../../adapters/log.ts";
 import { DEFAULT_NETWORKS } from "../../core/networks.ts";
 import type { RouteSet } from "./set.ts";
-import { type RouteSource, watchRoutesFile } from "./file-source.ts";
+import { watchRoutesFile } from "./file-source.ts";
+import type { RouteSource } from "./source.ts";
 
 const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 /** USDC has 6 decimals: 5000 atomic units are "0.005". */

@@ -24,8 +24,8 @@ import type { Logger } from "../../adapters/log.ts";
 import type { Network } from "../../core/networks.ts";
 import { assembleRoutes, type Candidate, type Evaluated, type RouteSet } from "./set.ts";
 import { evaluateRoutes, type NextRoutes, nextRoutes, readRouteDocuments } from "./file-rules.ts";
+import type { RouteSource } from "./source.ts";
 
-export type RouteSource = { current(): RouteSet | undefined; stop(): void };
 export type RoutesFileOptions = { removalGraceMs?: number };
 
 export const DEFAULT_REMOVAL_GRACE_MS = 3000;

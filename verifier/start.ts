@@ -1,0 +1,73 @@
+// The verifier, started: its routes (from the cluster or a file), its Secrets, its facilitator
+// and its HTTP surface, wired together. The command line parses flags and calls this; a test
+// or another program can call it the same way.
+import type { Logger } from "../adapters/log.ts";
+import { serveFetch } from "../adapters/serve.ts";
+import { boundedSlots } from "../adapters/slots.ts";
+import type { Network } from "../core/networks.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { type AppDeps, verifierApp, verifyFastPath } from "./app.ts";
+import { verifierMetrics } from "./metrics.ts";
+import { memoryReplayGuard } from "./replay-guard.ts";
+import { watchClusterRoutes } from "./routes/cluster-source.ts";
+import { watchRoutesFile } from "./routes/file-source.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
+import type { RouteSet } from "./routes/set.ts";
+import type { RouteSource } from "./routes/source.ts";
+import { buildRouteTable } from "./routes/table.ts";
+import { clusterSecrets, directorySecrets, type SecretReader, upstreamAuthorization } from "./upstream-secrets.ts";
+import type { ChosenFacilitator } from "./x402/choose-facilitator.ts";
+
+export type VerifierOptions = {
+  listen: { hostname: string; port: number };
+  /** PaymentRoutes from a file, or watched in the cluster (all namespaces, or these). */
+  routes: { file: string; secretsDir?: string } | { client: KubeClient; namespaces?: readonly string[] };
+  facilitator: ChosenFacilitator;
+  verifyOnly: boolean;
+  answerTimeoutMs: number;
+  maxConcurrentPayments: number;
+  networks: readonly Network[];
+  log: Logger;
+};
+
+export type RunningVerifier = { hostname: string; port: number; stop(): Promise<void> };
+
+export async function startVerifier(options: VerifierOptions): Promise<RunningVerifier> {
+  const { routes, facilitator, verifyOnly, networks, log } = options;
+  const metrics = verifierMetrics();
+  // Until the first table arrives nothing is priced: /verify answers 503 and /readyz says so.
+  const noRoutes = buildRouteTable<PricedRoute>([]);
+  let current: RouteSet | undefined;
+  const onChange = (set: RouteSet) => {
+    current = set;
+    metrics.routes(set.table.size);
+  };
+  const source: RouteSource = "file" in routes
+    ? watchRoutesFile(routes.file, networks, log, onChange)
+    : watchClusterRoutes(routes.client, routes.namespaces, networks, log, onChange);
+  const isContract = facilitator.isContract;
+  const deps: AppDeps = {
+    routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), ready: () => current !== undefined,
+    facilitator: facilitator.facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
+    nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secretsOf(routes), Date.now),
+    isContract: isContract ? (route, address) => isContract(route.network, address) : undefined,
+    answerTimeoutMs: options.answerTimeoutMs, slots: boundedSlots(options.maxConcurrentPayments), log, metrics,
+  };
+  const server = await serveFetch(verifierApp(deps).fetch, options.listen.hostname, options.listen.port, verifyFastPath(deps));
+  return {
+    hostname: server.hostname,
+    port: server.port,
+    async stop() {
+      await server.close();
+      await source.stop();
+    },
+  };
+}
+
+function secretsOf(routes: VerifierOptions["routes"]): SecretReader {
+  if ("client" in routes) return clusterSecrets(routes.client);
+  if (routes.secretsDir) return directorySecrets(routes.secretsDir);
+  return async () => {
+    throw new Error("no Secret source: start the verifier with --secrets-dir to serve routes with upstream auth");
+  };
+}

@@ -1,0 +1,48 @@
+// Which facilitator the verifier uses, and what it may read from chains: the RPC URLs serve
+// the local facilitator, and, beside a remote one, find out exactly whether an unknown
+// settlement landed and whether a payer is a smart wallet.
+import { nonceManager } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Network } from "../../core/networks.ts";
+import { chainClients } from "./chain-clients.ts";
+import type { Facilitator } from "./facilitator.ts";
+import { localFacilitator } from "./facilitator-local.ts";
+import { remoteFacilitator } from "./facilitator-remote.ts";
+import { resolveWithChains } from "./settlement-resolver.ts";
+import { contractCheck } from "./wallet-check.ts";
+
+export type FacilitatorSettings = {
+  /** "local", or the URL of a remote x402 facilitator. */
+  facilitator: string;
+  /** RPC URL per network name. */
+  rpcUrls: Record<string, string>;
+  /** The local facilitator's settlement key; absent when verifying only. */
+  settlementKey?: `0x${string}`;
+};
+
+export type ChosenFacilitator = {
+  facilitator: Facilitator;
+  /** Present when a chain can be read for the route's network. */
+  isContract?(network: Network, address: `0x${string}`): Promise<boolean>;
+  /** How unknown outcomes are resolved, for the startup log. */
+  resolution: string;
+};
+
+/** Throws a plain Error naming what is wrong with the settings (the command line shows it as a usage error). */
+export function chooseFacilitator({ facilitator, rpcUrls, settlementKey }: FacilitatorSettings): ChosenFacilitator {
+  const hasRpc = Object.keys(rpcUrls).length > 0;
+  // One set of clients for every chain read and settlement. One settlement account, many
+  // settlements at once: a nonce manager gives each its own account nonce.
+  const chains = chainClients({ rpcUrls, settlementAccount: settlementKey ? privateKeyToAccount(settlementKey, { nonceManager }) : undefined });
+  const isContract = hasRpc ? contractCheck(chains) : undefined;
+  if (facilitator !== "local") {
+    const remote = remoteFacilitator({ url: facilitator });
+    if (!hasRpc) {
+      return { facilitator: remote, resolution: "by asking the facilitator only: a payment that landed stays unknown (503) until --rpc lets the chain tell" };
+    }
+    const resolve: Facilitator["resolve"] = async (context) => (await resolveWithChains(chains, context)) ?? remote.resolve(context);
+    return { facilitator: { ...remote, resolve }, isContract, resolution: "on chain, where an RPC is given" };
+  }
+  if (!hasRpc) throw new Error("--facilitator local needs --rpc NETWORK=URL for each network it serves");
+  return { facilitator: localFacilitator(chains), isContract, resolution: "on chain" };
+}
