@@ -44,7 +44,9 @@ export function roomOf(file: string): string {
   return parts[0]!;
 }
 
-export function importsOf(text: string): string[] {
+export function importsOf(source: string): string[] {
+  // Comments may show imports (a doc comment's example): only code counts.
+  const text = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
   const pattern = /(?:^|[\s;])(?:import|export)\b[^;"']*?\bfrom\s+["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
   return [...text.matchAll(pattern)].map((m) => (m[1] ?? m[2] ?? m[3])!);
 }
@@ -73,6 +75,18 @@ describe("layering", () => {
   it("finds the product's files and their imports", () => {
     expect(productFiles.length).toBeGreaterThan(80);
     expect(importsOf(`import { a } from "./a.ts";\nexport type { B } from "../b.ts";\nconst c = await import("./c.ts");`)).toEqual(["./a.ts", "../b.ts", "./c.ts"]);
+    expect(importsOf(`/**\n * import { x } from "elsewhere";\n */\n// import "./no.ts";\nimport "./side-effect.ts";`)).toEqual(["./side-effect.ts"]);
+  });
+
+  it("tells an import up a layer from one down", () => {
+    const edge = (from: string, specifier: string): Edge => ({ from, specifier, to: specifier.startsWith(".") ? relative(ROOT, normalize(join(ROOT, dirname(from), specifier))) : specifier });
+    expect(allowed(edge("kube/informer.ts", "../core/kube.ts"))).toBe(true);
+    expect(allowed(edge("kube/informer.ts", "../core/service-offer.ts"))).toBe(false);
+    expect(allowed(edge("verifier/routes/set.ts", "../x402/reasons.ts"))).toBe(false);
+    expect(allowed(edge("verifier/x402/facilitator.ts", "../routes/priced-route.ts"))).toBe(true);
+    expect(allowed(edge("controller/controller.ts", "../verifier/app.ts"))).toBe(false);
+    expect(allowed(edge("core/price.ts", "node:fs"))).toBe(false);
+    expect(allowed(edge("cli/verifier.ts", "../dev/stack.ts"))).toBe(false);
   });
 
   it.each(productFiles)("%s imports only from the layers below it", (file) => {
