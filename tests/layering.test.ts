@@ -112,6 +112,21 @@ describe("layering", () => {
     expect(cycles).toEqual([]);
   });
 
+  it("no two files import each other, through any path", () => {
+    const imports = new Map(productFiles.map((file) => [file, edgesOf(file).filter((e) => e.specifier.startsWith(".")).map((e) => e.to)]));
+    const state = new Map<string, "visiting" | "done">();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "visiting") return void cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+      state.set(file, "visiting");
+      for (const next of imports.get(file) ?? []) visit(next, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of productFiles) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
   it("nothing in the product imports the local stack, the tests or the benchmarks", () => {
     const reaching = productFiles.flatMap(edgesOf).filter((e) => /^(dev|tests|bench)\//.test(e.to));
     expect(reaching.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);

@@ -4,8 +4,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hono } from "hono";
 import type { Logger } from "../adapters/log.ts";
 import { opsApp } from "../adapters/ops-app.ts";
-import { type Answer, refused } from "./answer.ts";
-import { type Decision, forwardAuth, RETRY_AFTER_SECONDS, type VerifierDeps } from "./forward-auth.ts";
+import { type Answer, refused, RETRY_AFTER_SECONDS } from "./answer.ts";
+import type { Decision, VerifierDeps } from "./deps.ts";
+import { forwardAuth } from "./forward-auth.ts";
 import type { VerifierMetrics } from "./metrics.ts";
 
 export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean };

@@ -2,43 +2,10 @@
 // for every request to a paid route; the order of the checks is the order of their cost.
 import type { Logger } from "../adapters/log.ts";
 import { allowed, type Answer, paymentRequiredAnswer, refused, resourceUrl, unavailable } from "./answer.ts";
-import type { Facilitator } from "./x402/facilitator.ts";
 import { normalizePath } from "./routes/normalize-path.ts";
 import { decidePayment } from "./paid-request.ts";
-import type { Slots } from "../adapters/slots.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
-import type { Credentials } from "./upstream-secrets.ts";
-import type { ReplayGuard } from "./replay-guard.ts";
-import type { RouteTable } from "./routes/table.ts";
-import type { VerifierMetrics } from "./metrics.ts";
-
-export type Mode = "settle" | "verify-only";
-
-export type VerifierDeps = {
-  routes(): RouteTable<PricedRoute>;
-  /** The admitted route of the PaymentRoute "namespace/name", for requests that name theirs. */
-  routeByKey?(key: string): PricedRoute | undefined;
-  /** False until the first route table is loaded: until then no path is known to be free. */
-  ready?(): boolean;
-  facilitator: Facilitator;
-  guard: ReplayGuard;
-  mode: Mode;
-  nowSeconds(): bigint;
-  /** The Authorization value to send upstream, from the route's Secret: absent when it has none, an Error when it cannot be read. */
-  upstreamAuthorization(route: PricedRoute): Promise<Credentials>;
-  /** Whether the payer is a contract (a smart wallet may sign for it), read from a chain; absent when no chain can be read. */
-  isContract?(route: PricedRoute, address: `0x${string}`): Promise<boolean>;
-  /** One budget for a whole paid answer, under Traefik's fixed 30 s. */
-  answerTimeoutMs?: number;
-  /** Bounds the payments in progress at once. */
-  slots?: Slots;
-  log: Logger;
-  metrics?: VerifierMetrics;
-};
-
-export type Decision = { answer: Answer; route?: PricedRoute };
-
-export { RETRY_AFTER_SECONDS } from "./answer.ts";
+import type { Decision, VerifierDeps } from "./deps.ts";
 
 /**
  * Synchronous until a payment has to be checked: the unpaid 402 (the common answer) allocates no promise.

@@ -10,7 +10,7 @@ import { allowed, base64Json, paymentRequired, refused, unavailable } from "./an
 import { checkPayment } from "./x402/check-payment.ts";
 import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } from "../adapters/deadline.ts";
 import type { PaymentContext, SettleOutcome } from "./x402/facilitator.ts";
-import type { Decision, VerifierDeps } from "./forward-auth.ts";
+import type { Decision, VerifierDeps } from "./deps.ts";
 import { decodePaymentHeader, type PaymentAttempt } from "./x402/payment-header.ts";
 import { isCounterfactual, signerOf } from "./x402/payment-signature.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";

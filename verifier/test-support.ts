@@ -8,7 +8,7 @@ import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./x402/eip3009.ts";
 import type { Facilitator, Resolution, SettleOutcome, VerifyOutcome } from "./x402/facilitator.ts";
-import type { VerifierDeps } from "./forward-auth.ts";
+import type { VerifierDeps } from "./deps.ts";
 import { priceRoute, type PricedRoute } from "./routes/priced-route.ts";
 import { memoryReplayGuard } from "./replay-guard.ts";
 import { buildRouteTable } from "./routes/table.ts";
