@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "../dev/process.ts";
 import { jsonLogger } from "../adapters/log.ts";
 import { kubeClient } from "./client.ts";
-import { backoffDelay, type KubeItem, startListWatch } from "./list-watch.ts";
+import { type KubeItem, startListWatch } from "./list-watch.ts";
 import { type Recorded, startTestApiServer } from "./test-server.ts";
 
 const quiet = jsonLogger({}, () => {});
@@ -12,14 +12,6 @@ let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
   cleanup = [];
-});
-
-describe("backoffDelay", () => {
-  it("doubles up to the ceiling, with jitter in the upper half", () => {
-    expect(backoffDelay(1, 100, 1000, () => 0)).toBe(50);
-    expect(backoffDelay(3, 100, 1000, () => 1)).toBe(400);
-    expect(backoffDelay(20, 100, 1000, () => 1)).toBe(1000);
-  });
 });
 
 describe("startListWatch", () => {
@@ -113,4 +105,22 @@ describe("startListWatch", () => {
     await until(() => lists >= 3);
     expect(watch.healthy).toBe(true);
   });
+
+  it("stops at once when stopped while a list is under way, though the server would hold the watch open", async () => {
+    let answerList!: () => void;
+    const listing = new Promise<void>((r) => (answerList = r));
+    const server = await startTestApiServer(async (req) => {
+      if (req.query.watch) return { stream: () => {} }; // never ends on its own
+      await listing;
+      return { body: { kind: "PaymentRouteList", metadata: { resourceVersion: "1" }, items: [] } };
+    });
+    cleanup.push(server.close);
+    const watch = startListWatch({ client: kubeClient(server.kubeConfig), path: "/p", log: quiet }, { onSync: () => {}, onEvent: () => {} });
+    await until(() => server.requests.length === 1);
+    const stopped = watch.stop();
+    answerList();
+    await stopped;
+    expect(server.requests.filter((r) => r.query.watch).length).toBeLessThanOrEqual(1);
+  });
 });
+

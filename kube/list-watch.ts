@@ -4,6 +4,7 @@
 // server is away (the caller keeps the last state it was given).
 import type { Logger } from "../adapters/log.ts";
 import type { KubeClient, Query } from "./client.ts";
+import { type Backoff, backoffDelay } from "./backoff.ts";
 import { isKubeError } from "./errors.ts";
 
 export type KubeItem = { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };
@@ -25,7 +26,7 @@ export type ListWatchOptions = {
   watchTimeoutSeconds?: number;
   /** No line (event or bookmark) for this long: assume the stream is dead and relist. */
   staleAfterMs?: number;
-  backoff?: { initialMs: number; maxMs: number };
+  backoff?: Backoff;
   random?: () => number;
   /** Told of each failed attempt (e.g. a 404: the kind's CRD is not installed). */
   onError?: (error: unknown) => void;
@@ -33,17 +34,12 @@ export type ListWatchOptions = {
 
 export type ListWatch = { stop(): Promise<void>; readonly synced: boolean; readonly healthy: boolean };
 
-export function backoffDelay(failures: number, initialMs: number, maxMs: number, random: () => number): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
-  return ceiling / 2 + random() * (ceiling / 2);
-}
-
 export function startListWatch(options: ListWatchOptions, handlers: ListWatchHandlers): ListWatch {
   const { client, path, log } = options;
   const timeoutSeconds = options.watchTimeoutSeconds ?? 240;
   const staleAfterMs = options.staleAfterMs ?? (timeoutSeconds + 60) * 1000;
   // Capped at 5 s: after an API server restart we are back within seconds, and the jitter spreads the load.
-  const { initialMs, maxMs } = options.backoff ?? { initialMs: 250, maxMs: 5_000 };
+  const backoff = options.backoff ?? { initialMs: 250, maxMs: 5_000 };
   const random = options.random ?? Math.random;
   const stopper = new AbortController();
   let synced = false;
@@ -63,6 +59,8 @@ export function startListWatch(options: ListWatchOptions, handlers: ListWatchHan
     const aborter = new AbortController();
     const abort = () => aborter.abort();
     stopper.signal.addEventListener("abort", abort);
+    // Stopped while the list was under way: the listener above came too late to hear it.
+    if (stopper.signal.aborted) abort();
     let gone = false;
     let silent = false;
     let ended = false;
@@ -114,7 +112,7 @@ export function startListWatch(options: ListWatchOptions, handlers: ListWatchHan
         // A watch that the server ends at once, again and again, must not spin.
         if (Date.now() - started < 1000 && !stopper.signal.aborted) {
           failures++;
-          await sleep(backoffDelay(failures, initialMs, maxMs, random), stopper.signal);
+          await sleep(backoffDelay(failures, backoff, random), stopper.signal);
         } else failures = 0;
       } catch (error) {
         if (stopper.signal.aborted) break;
@@ -125,7 +123,7 @@ export function startListWatch(options: ListWatchOptions, handlers: ListWatchHan
         healthy = false;
         failures++;
         options.onError?.(error);
-        const delay = backoffDelay(failures, initialMs, maxMs, random);
+        const delay = backoffDelay(failures, backoff, random);
         log.warn("list/watch failed; retrying", { path, error: (error as Error).message, failures, retryInMs: Math.round(delay) });
         await sleep(delay, stopper.signal);
       }

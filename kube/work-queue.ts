@@ -3,12 +3,13 @@
 // reconciled runs again afterwards), bounded concurrency, per-key exponential backoff
 // with jitter after failures, and an overall rate limit on reconciles started.
 import type { Clock } from "../adapters/clock.ts";
+import { type Backoff, backoffDelay } from "./backoff.ts";
 
 export type QueueOptions = {
   clock: Clock;
   concurrency: number;
   /** Failure backoff per key: initial, doubled per consecutive failure, up to max. */
-  backoff?: { initialMs: number; maxMs: number };
+  backoff?: Backoff;
   /** Overall: at most `perSecond` reconciles started per second, bursts up to `burst`. */
   rateLimit?: { perSecond: number; burst: number };
   random?: () => number;
@@ -27,7 +28,7 @@ export type WorkQueue = {
 
 export function startWorkQueue(options: QueueOptions, handle: Handler, onError: (key: string, error: unknown, retryInMs: number) => void): WorkQueue {
   const { clock, concurrency } = options;
-  const { initialMs, maxMs } = options.backoff ?? { initialMs: 100, maxMs: 60_000 };
+  const backoff = options.backoff ?? { initialMs: 100, maxMs: 60_000 };
   const { perSecond, burst } = options.rateLimit ?? { perSecond: 100, burst: 500 };
   const random = options.random ?? Math.random;
   const ready: string[] = [];
@@ -95,8 +96,7 @@ export function startWorkQueue(options: QueueOptions, handle: Handler, onError: 
     } catch (error) {
       const count = (failures.get(key) ?? 0) + 1;
       failures.set(key, count);
-      const ceiling = Math.min(maxMs, initialMs * 2 ** (count - 1));
-      next = ceiling / 2 + random() * (ceiling / 2);
+      next = backoffDelay(count, backoff, random);
       onError(key, error, next);
     } finally {
       processing.delete(key);
