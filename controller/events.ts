@@ -5,7 +5,7 @@ import type { OfferEvent } from "../core/transitions.ts";
 import type { Logger } from "../adapters/log.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { microTime } from "../kube/leader-election.ts";
-import { RESOURCES, resourcePath } from "../kube/resources.ts";
+import { apiVersionOf, RESOURCES, resourcePath } from "../kube/resources.ts";
 
 export const REPORTING_CONTROLLER = "obol.org/x402-operator";
 
@@ -15,8 +15,8 @@ export function kubeEventRecorder(client: KubeClient, instance: string, now: () 
   return (offer, event) => {
     const { name, namespace, uid, resourceVersion } = offer.metadata;
     const body = {
-      apiVersion: "events.k8s.io/v1",
-      kind: "Event",
+      apiVersion: apiVersionOf(RESOURCES.Event),
+      kind: RESOURCES.Event.kind,
       metadata: { generateName: `${name}-`, namespace },
       eventTime: microTime(now()),
       reportingController: REPORTING_CONTROLLER,

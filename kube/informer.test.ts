@@ -3,7 +3,7 @@ import type { KubeObject } from "../core/kube.ts";
 import { waitFor } from "../dev/process.ts";
 import { jsonLogger } from "../adapters/log.ts";
 import { kubeClient } from "./client.ts";
-import { isNewer, LAST_APPLIED_ANNOTATION, startInformer, trimmed } from "./informer.ts";
+import { LAST_APPLIED_ANNOTATION, startInformer, trimmed } from "./informer.ts";
 import { PAYMENT_ROUTE } from "../core/kinds.ts";
 import { startTestApiServer } from "./test-server.ts";
 
@@ -28,19 +28,6 @@ const served = (name: string, resourceVersion: string) => ({
   },
   spec: { pattern: "/x/*" },
   status: { admitted: true },
-});
-
-describe("isNewer", () => {
-  it("never lets an older write answer replace a newer watched copy", () => {
-    expect(isNewer(at("10"), at("12"))).toBe(false);
-    expect(isNewer(at("13"), at("12"))).toBe(true);
-    expect(isNewer(at("100000000000000000001"), at("99999999999999999999"))).toBe(true);
-  });
-
-  it("takes the written object when versions cannot be compared", () => {
-    expect(isNewer(at("10"), undefined)).toBe(true);
-    expect(isNewer(at("abc"), at("12"))).toBe(true);
-  });
 });
 
 describe("trimmed", () => {
@@ -80,5 +67,79 @@ describe("startInformer", () => {
       expect(cached.metadata.ownerReferences?.[0]?.uid).toBe("u1");
     }
     expect(changed.map((o) => [o.metadata.name, "managedFields" in o.metadata])).toEqual([["listed", false], ["watched", false]]);
+  });
+});
+
+/** An API server whose list answers `items()` and whose watch events the test sends. */
+async function scripted(items: () => unknown[]) {
+  let send: ((line: unknown) => void) | undefined;
+  let end: (() => void) | undefined;
+  const server = await startTestApiServer((req) => {
+    if (!req.query.watch) return { body: { kind: "PaymentRouteList", apiVersion: "obol.org/v1alpha1", metadata: { resourceVersion: "5" }, items: items() } };
+    return { stream: (write, close) => ((send = write), (end = close)) };
+  });
+  cleanup.push(server.close);
+  return { server, send: (line: unknown) => send!(line), end: () => end!(), watching: () => send !== undefined };
+}
+
+describe("startInformer's changes", () => {
+  it("tells only newer copies and deletions; a relist is diffed against the cache", async () => {
+    let listed = [served("a", "5"), served("b", "5")];
+    const api = await scripted(() => listed);
+    const changes: string[] = [];
+    let syncs = 0;
+    const informer = startInformer({
+      client: kubeClient(api.server.kubeConfig), resource: PAYMENT_ROUTE, log: quiet,
+      onChange: (o, deleted) => changes.push(`${deleted ? "-" : "+"}${o.metadata.name}@${o.metadata.resourceVersion}`),
+      onSync: () => syncs++,
+    });
+    cleanup.push(informer.stop);
+    await waitFor("watching", async () => api.watching(), 5000);
+    expect(changes).toEqual(["+a@5", "+b@5"]);
+    api.send({ type: "MODIFIED", object: served("a", "6") });
+    api.send({ type: "MODIFIED", object: served("a", "6") }); // the same version again: no news
+    api.send({ type: "MODIFIED", object: served("b", "4") }); // older than what we hold: no news
+    await waitFor("a@6", async () => informer.get("shop", "a")?.metadata.resourceVersion === "6", 5000);
+    expect(informer.get("shop", "b")?.metadata.resourceVersion).toBe("5");
+    // The watch is too old: relisted, with a changed, b gone, c new.
+    listed = [served("a", "7"), served("c", "7")];
+    api.send({ type: "ERROR", object: { code: 410, message: "too old" } });
+    await waitFor("relisted", async () => syncs === 2, 5000);
+    expect(changes).toEqual(["+a@5", "+b@5", "+a@6", "+a@7", "+c@7", "-b@5"]);
+    expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(["a", "c"]);
+  });
+
+  it("takes our own write's answer as the newest copy: its echo and older events are no news", async () => {
+    const api = await scripted(() => [served("a", "5")]);
+    const changes: string[] = [];
+    const informer = startInformer({ client: kubeClient(api.server.kubeConfig), resource: PAYMENT_ROUTE, log: quiet, onChange: (o) => changes.push(`${o.metadata.name}@${o.metadata.resourceVersion}`) });
+    cleanup.push(informer.stop);
+    await waitFor("watching", async () => api.watching(), 5000);
+    informer.remember(served("a", "8") as KubeObject);
+    informer.remember(served("a", "7") as KubeObject); // an older answer never goes back
+    expect(informer.get("shop", "a")?.metadata.resourceVersion).toBe("8");
+    api.send({ type: "MODIFIED", object: served("a", "7") });
+    api.send({ type: "MODIFIED", object: { ...served("a", "8"), spec: { pattern: "/echo/*" } } });
+    api.send({ type: "MODIFIED", object: served("a", "9") });
+    await waitFor("a@9", async () => changes.length === 2, 5000);
+    expect(changes).toEqual(["a@5", "a@9"]);
+  });
+
+  it("keeps what the transform keeps, indexes it, and watches one namespace when told", async () => {
+    const api = await scripted(() => [served("a", "5"), { ...served("b", "5"), metadata: { ...served("b", "5").metadata, annotations: {} } }]);
+    const changed: unknown[] = [];
+    const informer = startInformer({
+      client: kubeClient(api.server.kubeConfig), resource: PAYMENT_ROUTE, log: quiet, namespace: "shop",
+      transform: (o) => ({ metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion }, offer: o.metadata.annotations?.["obol.org/offer"] }),
+      index: { byOffer: (o) => (o.offer ? [o.offer] : []) },
+      onChange: (o) => changed.push(o),
+    });
+    cleanup.push(informer.stop);
+    await waitFor("synced", async () => informer.synced, 5000);
+    expect(api.server.requests[0]?.path).toBe("/apis/obol.org/v1alpha1/namespaces/shop/paymentroutes");
+    expect(informer.get("shop", "a")).toEqual({ metadata: { name: "a", namespace: "shop", resourceVersion: "5" }, offer: "shop/demo" });
+    expect(changed).toEqual([informer.get("shop", "a"), informer.get("shop", "b")]);
+    expect(informer.byIndex("byOffer", "shop/demo").map((o) => o.metadata.name)).toEqual(["a"]);
+    expect(informer.byIndex("byOffer", "shop/none")).toEqual([]);
   });
 });

@@ -1,18 +1,24 @@
 // A local cache of one kind of object, kept current by a supervised list-watch. Handlers
-// only hear "this object changed"; what that means is the controller's business. Like
-// client-go's informers with a transform, it keeps objects without the API server's
-// bookkeeping that nobody here reads (see `trimmed`).
+// only hear "this object changed"; what that means is the caller's business. Like
+// client-go's informers, it can keep less than the object (`transform`; by default without
+// the API server's bookkeeping that nobody here reads, see `trimmed`) and find objects by
+// a secondary key (`index`), and it alone turns a relist into the changes since the last.
 import type { KubeObject } from "../core/kube.ts";
 import type { Logger } from "../adapters/log.ts";
 import type { KubeClient } from "./client.ts";
 import { isKubeError } from "./errors.ts";
 import { type KubeItem, type ListWatch, startListWatch } from "./list-watch.ts";
-import { type Resource, resourcePath } from "./resources.ts";
+import { apiVersionOf, type Resource, resourcePath } from "./resources.ts";
+import { type Cached, cacheStore } from "./cache-store.ts";
 
-export type Informer = {
+export { type Cached, isNewer } from "./cache-store.ts";
+
+export type Informer<T extends Cached = KubeObject, I extends string = string> = {
   readonly resource: Resource;
-  get(namespace: string, name: string): KubeObject | undefined;
-  list(): KubeObject[];
+  get(namespace: string, name: string): T | undefined;
+  list(): T[];
+  /** The objects whose index `index` gives `value`, e.g. the children of one owner. */
+  byIndex(index: I, value: string): T[];
   /** The kind's CRD was not found at the last attempt. */
   readonly missing: boolean;
   readonly synced: boolean;
@@ -21,17 +27,22 @@ export type Informer = {
   stop(): Promise<void>;
 };
 
-export type InformerOptions = {
+export type InformerOptions<T extends Cached, I extends string> = {
   client: KubeClient;
   resource: Resource;
   log: Logger;
+  /** Watch one namespace only; all of them when absent. */
+  namespace?: string;
   labelSelector?: string;
-  onChange(object: KubeObject, deleted: boolean): void;
+  /** What is kept of each object (and handed to onChange); `trimmed` when absent. Must keep metadata's name, namespace and resourceVersion. */
+  transform?: (object: KubeObject) => T;
+  /** Secondary indexes by name: the keys each kept object is found under. */
+  index?: Record<I, (object: T) => readonly string[]>;
+  /** A newer copy of an object was cached, or it was deleted. Our own writes coming back (see `remember`) are no news. */
+  onChange(object: T, deleted: boolean): void;
   onSync?(): void;
   staleAfterMs?: number;
 };
-
-const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ""}/${name}`;
 
 /** kubectl's copy of the whole object as last applied client-side. */
 export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
@@ -53,14 +64,16 @@ export function trimmed(object: KubeObject): KubeObject {
   return { ...object, metadata };
 }
 
-export function startInformer(options: InformerOptions): Informer {
+export function startInformer<T extends Cached = KubeObject, I extends string = string>(options: InformerOptions<T, I>): Informer<T, I> {
   const { resource, log } = options;
-  const cache = new Map<string, KubeObject>();
+  // Without a transform, T is KubeObject: the default keeps the object, trimmed.
+  const transform = options.transform ?? (trimmed as unknown as (object: KubeObject) => T);
+  const cache = cacheStore<T, I>(options.index);
   let missing = false;
-  const withKind = (item: KubeItem) => trimmed({ ...item, apiVersion: item.apiVersion ?? (resource.group ? `${resource.group}/${resource.version}` : resource.version), kind: item.kind ?? resource.kind } as KubeObject);
+  const withKind = (item: KubeItem) => ({ ...item, apiVersion: item.apiVersion ?? apiVersionOf(resource), kind: item.kind ?? resource.kind } as KubeObject);
 
   const watch: ListWatch = startListWatch({
-    client: options.client, path: resourcePath(resource), labelSelector: options.labelSelector, log, staleAfterMs: options.staleAfterMs,
+    client: options.client, path: resourcePath(resource, options.namespace), labelSelector: options.labelSelector, log, staleAfterMs: options.staleAfterMs,
     onError(error) {
       const notInstalled = isKubeError(error, "not-found");
       if (notInstalled && !missing) log.error(`the ${resource.kind} CRD (${resource.group}) is not installed; retrying`, { kind: resource.kind });
@@ -69,35 +82,28 @@ export function startInformer(options: InformerOptions): Informer {
   }, {
     onSync(items) {
       missing = false;
-      const seen = new Set<string>();
-      for (const item of items.map(withKind)) {
-        const key = keyOf(item.metadata.namespace, item.metadata.name);
-        seen.add(key);
-        const before = cache.get(key);
-        cache.set(key, item);
-        if (before?.metadata.resourceVersion !== item.metadata.resourceVersion) options.onChange(item, false);
+      // The relist against the cache: what is newer changed, what is no longer listed was deleted.
+      const listed = new Set<string>();
+      for (const item of items) {
+        listed.add(cache.keyOf(item));
+        if (cache.isNews(item)) options.onChange(cache.put(transform(withKind(item))), false);
       }
-      for (const [key, object] of cache) {
-        if (!seen.has(key)) {
-          cache.delete(key);
-          options.onChange(object, true);
-        }
-      }
+      for (const gone of cache.keys().filter((key) => !listed.has(key))) options.onChange(cache.delete(gone)!, true);
       options.onSync?.();
     },
     onEvent(type, item) {
-      const object = withKind(item);
-      const key = keyOf(object.metadata.namespace, object.metadata.name);
-      if (type === "DELETED") cache.delete(key);
-      else cache.set(key, object);
-      options.onChange(object, type === "DELETED");
+      if (type === "DELETED") return options.onChange(cache.delete(cache.keyOf(item)) ?? transform(withKind(item)), true);
+      if (cache.isNews(item)) return options.onChange(cache.put(transform(withKind(item))), false);
+      // Our own write coming back: the watch's copy replaces its answer, and that is no news.
+      if (cache.isSame(item)) cache.put(transform(withKind(item)));
     },
   });
 
   return {
     resource,
-    get: (namespace, name) => cache.get(keyOf(namespace, name)),
-    list: () => [...cache.values()],
+    get: (namespace, name) => cache.get(namespace, name),
+    list: () => cache.values(),
+    byIndex: (index, value) => cache.byIndex(index, value),
     get missing() {
       return missing;
     },
@@ -106,21 +112,8 @@ export function startInformer(options: InformerOptions): Informer {
     },
     remember(object) {
       // Only ever forward: the watch may already have brought a newer copy than our write's answer.
-      const key = keyOf(object.metadata.namespace, object.metadata.name);
-      if (isNewer(object, cache.get(key))) cache.set(key, trimmed(object));
+      if (cache.isNews(object)) cache.put(transform(object));
     },
     stop: () => watch.stop(),
   };
-}
-
-/**
- * resourceVersions are opaque to clients, but every API server we know issues them from
- * etcd's increasing revision; when both are whole numbers the larger is the newer. When one
- * is not a number, the written object wins (it is at least as new as what we read before).
- */
-export function isNewer(candidate: KubeObject, current: KubeObject | undefined): boolean {
-  const a = candidate.metadata.resourceVersion;
-  const b = current?.metadata.resourceVersion;
-  if (!b || !a || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return true;
-  return BigInt(a) > BigInt(b);
 }

@@ -2,7 +2,10 @@
 import type { KubeClient } from "./client.ts";
 import { isKubeError } from "./errors.ts";
 import type { Lease, LeaseStore } from "./leader-election.ts";
-import { RESOURCES, resourcePath } from "./resources.ts";
+import { apiVersionOf, RESOURCES, resourcePath } from "./resources.ts";
+
+const apiVersion = apiVersionOf(RESOURCES.Lease);
+const kind = RESOURCES.Lease.kind;
 
 export function kubeLeaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
   const path = resourcePath(RESOURCES.Lease, namespace, name);
@@ -17,12 +20,12 @@ export function kubeLeaseStore(client: KubeClient, namespace: string, name: stri
     },
     create: (spec) =>
       client.request<Lease>("POST", resourcePath(RESOURCES.Lease, namespace), {
-        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec },
+        body: { apiVersion, kind, metadata: { name, namespace }, spec },
       }),
     // A full update carrying the resourceVersion we read: a candidate that raced us gets 409.
     update: (lease) =>
       client.request<Lease>("PUT", path, {
-        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace, resourceVersion: lease.metadata.resourceVersion }, spec: lease.spec },
+        body: { apiVersion, kind, metadata: { name, namespace, resourceVersion: lease.metadata.resourceVersion }, spec: lease.spec },
       }),
   };
 }

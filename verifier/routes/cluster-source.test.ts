@@ -133,4 +133,31 @@ describe("watchClusterRoutes", () => {
     expect(set!.table.lookup("/services/gone/x")).toBeUndefined();
     expect(set!.table.lookup("/services/kept/x")?.key).toBe("shop/kept");
   });
+
+  it("watches each namespace it is given, and publishes once all of them have listed", async () => {
+    let releaseOther: (() => void) | undefined;
+    const otherListed = new Promise<void>((r) => (releaseOther = r));
+    const server = await startTestApiServer(async (req) => {
+      if (req.method === "PATCH") return { body: {} };
+      if (req.query.watch) return { stream: () => {} };
+      if (req.path.includes("/namespaces/other/")) await otherListed;
+      const items = req.path.includes("/namespaces/shop/") ? [route("good", "1000")] : [{ ...route("elsewhere", "1000"), metadata: { ...route("elsewhere", "1000").metadata, namespace: "other" } }];
+      return { body: { kind: "PaymentRouteList", apiVersion: "obol.org/v1alpha1", metadata: { resourceVersion: "7" }, items } };
+    });
+    cleanup.push(server.close);
+    const published: RouteSet[] = [];
+    const source = watchClusterRoutes(kubeClient(server.kubeConfig), ["shop", "other", "shop"], DEFAULT_NETWORKS, quiet, (s) => published.push(s));
+    cleanup.push(source.stop);
+    const lists = () => server.requests.filter((r) => r.method === "GET" && !r.query.watch).map((r) => r.path).sort();
+    await until(() => lists().length === 2 && server.requests.some((r) => r.query.watch));
+    expect(lists()).toEqual(["/apis/obol.org/v1alpha1/namespaces/other/paymentroutes", "/apis/obol.org/v1alpha1/namespaces/shop/paymentroutes"]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(published).toHaveLength(0);
+    expect(server.requests.filter((r) => r.method === "PATCH")).toHaveLength(0); // nothing judged before every scope is known
+    releaseOther!();
+    await until(() => server.requests.filter((r) => r.method === "PATCH").length === 2);
+    expect(published).toHaveLength(1);
+    expect(published[0]!.table.lookup("/services/elsewhere/x")?.key).toBe("other/elsewhere");
+    expect(source.current()?.table.size).toBe(2);
+  });
 });

@@ -4,22 +4,23 @@
 // the route's status subresource, and writes only when that status would change.
 //
 // Each event changes the table in place (a watch hears of routes one by one: rebuilding per
-// event would cost the square of their number), and of each object we keep only what the
-// status report needs, not the object: with server-side apply, managedFields alone can
-// outweigh everything the verifier uses.
+// event would cost the square of their number), and of each object the informer keeps only
+// what the status report needs, not the object: with server-side apply, managedFields alone
+// can outweigh everything the verifier uses.
 import type { KubeClient } from "../../kube/client.ts";
-import { type KubeItem, type ListWatch, startListWatch } from "../../kube/list-watch.ts";
+import { type Informer, startInformer } from "../../kube/informer.ts";
 import { resourcePath } from "../../kube/resources.ts";
 import type { Logger } from "../../adapters/log.ts";
 import { PAYMENT_ROUTE } from "../../core/kinds.ts";
+import type { KubeObject } from "../../core/kube.ts";
 import type { Network } from "../../core/networks.ts";
-import { type Admission, evaluateRoute, liveRouteSet, type RouteSet } from "./set.ts";
+import { type Admission, evaluateRoute, type Evaluated, liveRouteSet, type RouteSet } from "./set.ts";
 
 export type ClusterRoutes = { current(): RouteSet | undefined; ready(): boolean; stop(): Promise<void> };
 
 type ReportedStatus = { admitted?: unknown; lastAdmittedGeneration?: unknown; reason?: unknown; message?: unknown };
-/** What we keep of a watched route: where to write its status, and the status it has now. */
-type Seen = { namespace?: string; name: string; status: ReportedStatus };
+/** What we keep of a watched route: where to write its status, the status it has now, and our verdict on it. */
+type Kept = { metadata: { namespace?: string; name: string; resourceVersion?: string }; status: ReportedStatus; verdict: Evaluated };
 
 /** Status writes in flight at once: a burst of new routes queues behind these instead of opening thousands of requests. */
 const MAX_STATUS_WRITES = 8;
@@ -32,8 +33,6 @@ export function watchClusterRoutes(
   onChange: (set: RouteSet) => void,
 ): ClusterRoutes {
   const scopes = namespaces?.length ? [...new Set(namespaces)] : [undefined];
-  const keysIn = scopes.map(() => new Set<string>());
-  const seen = new Map<string, Seen>();
   const routes = liveRouteSet();
   let current: RouteSet | undefined;
   let pending = false;
@@ -42,18 +41,15 @@ export function watchClusterRoutes(
   const waiting = new Set<string>();
   const writing = new Set<string>();
 
-  const keyOf = (o: KubeItem) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-  const put = (scope: number, object: KubeItem) => {
-    const key = keyOf(object);
+  const keyOf = (o: Kept) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  const keep = (object: KubeObject): Kept => {
+    const { name, namespace, resourceVersion } = object.metadata;
     const { admitted, lastAdmittedGeneration, reason, message } = (object.status ?? {}) as ReportedStatus;
-    keysIn[scope]!.add(key);
-    seen.set(key, { namespace: object.metadata.namespace, name: object.metadata.name, status: { admitted, lastAdmittedGeneration, reason, message } });
-    for (const touched of routes.put(key, evaluateRoute(object, networks))) unchecked.add(touched);
+    return { metadata: { name, namespace, resourceVersion }, status: { admitted, lastAdmittedGeneration, reason, message }, verdict: evaluateRoute(object, networks) };
   };
-  const remove = (scope: number, key: string) => {
-    keysIn[scope]!.delete(key);
-    seen.delete(key);
-    for (const touched of routes.put(key, undefined)) unchecked.add(touched);
+  const seen = (key: string) => {
+    const slash = key.indexOf("/");
+    return informers.map((i) => i.get(key.slice(0, slash), key.slice(slash + 1))).find((kept) => kept !== undefined);
   };
 
   // Many events arrive together (a relist, a burst of edits): publish and check once per burst.
@@ -62,7 +58,7 @@ export function watchClusterRoutes(
     pending = true;
     queueMicrotask(() => {
       pending = false;
-      if (!watches.every((w) => w.synced)) return;
+      if (!informers.every((i) => i.synced)) return;
       current ??= routes;
       onChange(current);
       for (const key of unchecked) waiting.add(key);
@@ -76,7 +72,7 @@ export function watchClusterRoutes(
       if (writing.size >= MAX_STATUS_WRITES) return;
       if (writing.has(key)) continue; // looked at again when its write ends
       waiting.delete(key);
-      const object = seen.get(key);
+      const object = seen(key);
       const admission = routes.admission(key);
       if (!object || !admission || !differs(object.status, admission)) continue;
       writing.add(key);
@@ -87,9 +83,9 @@ export function watchClusterRoutes(
     }
   };
 
-  const reportAdmission = async (key: string, object: Seen, admission: Admission) => {
+  const reportAdmission = async (key: string, object: Kept, admission: Admission) => {
     try {
-      const path = resourcePath(PAYMENT_ROUTE, object.namespace, object.name, "status");
+      const path = resourcePath(PAYMENT_ROUTE, object.metadata.namespace, object.metadata.name, "status");
       await client.request("PATCH", path, { body: { status: statusOf(admission) }, contentType: "application/merge-patch+json" });
       if (!admission.admitted) log.warn("PaymentRoute not admitted", { route: key, reason: admission.reason, message: admission.message });
     } catch (error) {
@@ -98,19 +94,15 @@ export function watchClusterRoutes(
     }
   };
 
-  const watches: ListWatch[] = scopes.map((namespace, i) =>
-    startListWatch({ client, path: resourcePath(PAYMENT_ROUTE, namespace), log }, {
-      onSync(items) {
-        const listed = new Set(items.map(keyOf));
-        for (const key of keysIn[i]!) if (!listed.has(key)) remove(i, key);
-        for (const item of items) put(i, item);
+  // One informer per namespace given: each relists and diffs its own scope.
+  const informers: Informer<Kept>[] = scopes.map((namespace) =>
+    startInformer({
+      client, resource: PAYMENT_ROUTE, namespace, log, transform: keep,
+      onChange(object, deleted) {
+        for (const touched of routes.put(keyOf(object), deleted ? undefined : object.verdict)) unchecked.add(touched);
         settle();
       },
-      onEvent(type, item) {
-        if (type === "DELETED") remove(i, keyOf(item));
-        else put(i, item);
-        settle();
-      },
+      onSync: settle,
     })
   );
 
@@ -118,7 +110,7 @@ export function watchClusterRoutes(
     current: () => current,
     ready: () => current !== undefined,
     async stop() {
-      await Promise.all(watches.map((w) => w.stop()));
+      await Promise.all(informers.map((i) => i.stop()));
     },
   };
 }
