@@ -2,20 +2,12 @@
 // replicas with leader election; serves /healthz, /readyz and /metrics.
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { Hono } from "hono";
 import { systemClock } from "../adapters/clock.ts";
-import { dnsProber, endpointsProber } from "../controller/health-probe.ts";
-import { sharedProber } from "../controller/shared-prober.ts";
-import { startProbeScheduler } from "../controller/probe-scheduler.ts";
-import { parseListen, serveFetch } from "../adapters/serve.ts";
+import { jsonLogger } from "../adapters/log.ts";
+import { parseListen } from "../adapters/serve.ts";
+import { startManager } from "../controller/manager.ts";
 import { kubeClient } from "../kube/client.ts";
 import { loadClusterAccess } from "../kube/kubeconfig.ts";
-import { type Controller, startController } from "../controller/controller.ts";
-import { controllerMetrics } from "../controller/metrics.ts";
-import { kubeEventRecorder } from "../controller/events.ts";
-import { startElection } from "../kube/leader-election.ts";
-import { kubeLeaseStore } from "../kube/lease-store.ts";
-import { jsonLogger } from "../adapters/log.ts";
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, UsageError } from "./config-flags.ts";
 import { untilSignal } from "./signals.ts";
 
@@ -72,57 +64,11 @@ export async function controllerCommand(args: string[], out: (t: string) => void
 
   const log = jsonLogger({ component: "controller", identity });
   const client = kubeClient(await loadClusterAccess(values.kubeconfig ?? env.KUBECONFIG), `x402-operator/${identity}`);
-  const metrics = controllerMetrics();
-  let controller: Controller | undefined;
-
-  const run = () => {
-    const prober = sharedProber(probeMode === "dns" ? dnsProber(probeTimeoutMs) : endpointsProber(client, probeTimeoutMs), Date.now, probeIntervalMs / 2);
-    const probes = startProbeScheduler(prober, systemClock, probeIntervalMs, log, (key) => controller?.enqueue(key));
-    controller = startController({ client, config, log, clock: systemClock, probes, events: kubeEventRecorder(client, identity, Date.now, log), metrics, concurrency });
-    log.info("reconciling", { gateway: config.gateway, verifierUrl: config.verifierUrl, probe: probeMode });
-  };
-
-  const app = new Hono();
-  app.get("/healthz", (c) => c.text("ok"));
-  // A standby is ready (it serves health and waits); a leader once its caches are filled.
-  app.get("/readyz", (c) => (!controller || controller.synced ? c.text("ok") : c.text("caches not synced yet", 503)));
-  app.get("/metrics", (c) => c.text(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
-  const server = await serveFetch(app.fetch, listen.hostname, listen.port);
-  log.info("controller listening", { address: `${server.hostname}:${server.port}`, leaderElect });
-
-  const stopping = untilSignal();
-  let reason: string;
-  if (!leaderElect) {
-    run();
-    reason = await stopping;
-  } else {
-    // Leading, losing the lease (an API server outage longer than the renew deadline), then
-    // competing again: work stops before the lease can be lost to another replica, and starts
-    // again only once we hold it, so there is never a second writer.
-    for (;;) {
-      const election = startElection({ identity, store: kubeLeaseStore(client, leaseNamespace, leaseName), clock: systemClock, log });
-      const acquired = await Promise.race([election.acquired.then(() => "acquired"), stopping]);
-      if (acquired !== "acquired") {
-        await election.stop();
-        reason = acquired;
-        break;
-      }
-      metrics.leader(true);
-      run();
-      const ended = await Promise.race([election.lost.then(() => "lost-leadership"), stopping]);
-      metrics.leader(false);
-      await controller?.stop();
-      controller = undefined;
-      await election.stop();
-      if (ended !== "lost-leadership") {
-        reason = ended;
-        break;
-      }
-      log.warn("stopped reconciling after losing the lease; competing for it again");
-    }
-  }
-  log.info("shutting down", { reason });
-  await controller?.stop();
-  await server.close();
+  const manager = await startManager({
+    client, config, log, clock: systemClock, identity, listen, concurrency, stopping: untilSignal(),
+    lease: leaderElect ? { namespace: leaseNamespace, name: leaseName } : undefined,
+    probe: { mode: probeMode, intervalMs: probeIntervalMs, timeoutMs: probeTimeoutMs },
+  });
+  await manager.done;
   return 0;
 }

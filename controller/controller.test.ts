@@ -6,6 +6,7 @@ import type { KubeObject } from "../core/kube.ts";
 import type { OfferEvent } from "../core/transitions.ts";
 import { waitFor } from "../dev/process.ts";
 import { systemClock } from "../adapters/clock.ts";
+import type { ProbeTarget } from "./health-probe.ts";
 import type { ProbeScheduler } from "./probe-scheduler.ts";
 import { jsonLogger } from "../adapters/log.ts";
 import { kubeClient } from "../kube/client.ts";
@@ -30,7 +31,10 @@ const offer: KubeObject = {
     payment: { network: "base-sepolia", payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", price: { perRequest: "0.001" } },
   },
 };
-const healthy: ProbeScheduler = { observe: async () => ({ healthy: true, message: "200" }), forget: () => {}, stop: () => {} };
+/** A healthy upstream, and the targets the controller asked for. */
+function healthy(probed: ProbeTarget[] = []): ProbeScheduler {
+  return { observe: async (_, target) => (probed.push(target), { healthy: true, message: "200" }), latest: () => undefined, forget: () => {}, stop: () => {} };
+}
 
 /**
  * An API server holding one offer: lists, watches (events are sent by the test), and
@@ -83,8 +87,9 @@ describe("controller", () => {
     const events: OfferEvent[] = [];
     const metrics = controllerMetrics();
     cluster.holdApplies();
+    const probed: ProbeTarget[] = [];
     const controller = startController({
-      client: kubeClient(cluster.server.kubeConfig), config, log: quiet, clock: systemClock, probes: healthy,
+      client: kubeClient(cluster.server.kubeConfig), config, log: quiet, clock: systemClock, probes: healthy(probed),
       events: (_, event) => events.push(event), metrics, concurrency: 4,
     });
     cleanup.push(() => controller.stop());
@@ -92,6 +97,7 @@ describe("controller", () => {
     // The finalizer first; then PaymentRoute, Middleware and ReferenceGrant, all three sent
     // before any is answered (a controller writing them one by one would wait here forever).
     await until("the gate's children sent together", () => cluster.writes.length === 4);
+    expect(probed[0]).toEqual({ namespace: "backend", service: "api", port: 8080, healthPath: "/health" }); // the upstream the core named
     expect(cluster.writes[0]).toMatchObject({ method: "PATCH", contentType: "application/json-patch+json", path: "/apis/obol.org/v1alpha1/namespaces/shop/serviceoffers/demo" });
     expect(cluster.writes.slice(1).map(cluster.describe).sort()).toEqual(["middlewares/x402-demo", "paymentroutes/demo-payment", "referencegrants/so-shop-demo"]);
     cluster.answerApplies();

@@ -5,9 +5,10 @@ import http from "node:http";
 import type { KubeClient } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import { RESOURCES, resourcePath } from "../kube/resources.ts";
-import type { UpstreamObservation } from "../core/observed.ts";
+import type { UpstreamObservation, UpstreamTarget } from "../core/observed.ts";
 
-export type ProbeTarget = { namespace: string; service: string; port: number; healthPath: string };
+/** What the core asks to probe (reconcile's `probe`). */
+export type ProbeTarget = UpstreamTarget;
 export type Prober = (target: ProbeTarget) => Promise<UpstreamObservation>;
 
 type ServicePort = { name?: string; port: number; targetPort?: number | string };

@@ -37,4 +37,20 @@ describe("probe scheduler", () => {
     expect(probed).toEqual([11434, 8000, 8000]); // the old target's timer is gone
     scheduler.stop();
   });
+
+  it("gives the latest observation as it is, the one `observe` gives for the same target", async () => {
+    const clock = manualClock();
+    let healthy = true;
+    const scheduler = startProbeScheduler(async () => ({ healthy, message: healthy ? "up" : "down" }), clock, 10_000, quiet, () => {});
+    expect(scheduler.latest("llm/a")).toBeUndefined();
+    const first = await scheduler.observe("llm/a", target);
+    expect(scheduler.latest("llm/a")).toBe(first);
+    expect(await scheduler.observe("llm/a", target)).toBe(first); // nothing new: the very same observation
+    healthy = false;
+    await clock.advance(10_000);
+    expect(scheduler.latest("llm/a")?.healthy).toBe(false);
+    scheduler.forget("llm/a");
+    expect(scheduler.latest("llm/a")).toBeUndefined();
+    scheduler.stop();
+  });
 });

@@ -13,6 +13,8 @@ export type ProbeScheduler = {
    * yet" over a status that was right.
    */
   observe(key: string, target: ProbeTarget): Promise<UpstreamObservation>;
+  /** The latest observation of the offer's target as last given, if one has completed. */
+  latest(key: string): UpstreamObservation | undefined;
   forget(key: string): void;
   stop(): void;
 };
@@ -53,6 +55,7 @@ export function startProbeScheduler(prober: Prober, clock: Clock, intervalMs: nu
       next.first = probe(key, target, generation);
       return await next.first;
     },
+    latest: (key) => entries.get(key)?.observation,
     forget(key) {
       entries.get(key)?.cancel?.();
       entries.delete(key);

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../core/kube.ts";
 import { kubeClient } from "../kube/client.ts";
+import { isKubeError } from "../kube/errors.ts";
 import { kubeLeaseStore } from "../kube/lease-store.ts";
 import { startTestApiServer } from "../kube/test-server.ts";
 import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizer } from "./writes.ts";
@@ -80,7 +81,8 @@ describe("controller writes", () => {
     await deleteObject(client(), { apiVersion: "gateway.networking.k8s.io/v1beta1", kind: "ReferenceGrant", namespace: "backend", name: "so-shop-llm" });
     expect(last()).toMatchObject({ method: "DELETE", path: "/apis/gateway.networking.k8s.io/v1beta1/namespaces/backend/referencegrants/so-shop-llm" });
     reply = { status: 500, body: { message: "etcd" } };
-    await expect(deleteObject(client(), { apiVersion: "v1", kind: "ReferenceGrant", namespace: "b", name: "n" })).rejects.toThrow(/500/);
+    const error = await deleteObject(client(), { apiVersion: "v1", kind: "ReferenceGrant", namespace: "b", name: "n" }).catch((e: unknown) => e);
+    expect(isKubeError(error, "unavailable") && error.status).toBe(500);
   });
 
   it("updates the lease with the resourceVersion it read, so a racing candidate conflicts", async () => {

@@ -4,7 +4,7 @@
 // another controller's finalizers are never clobbered.
 import { childResource, SERVICE_OFFER } from "../core/kinds.ts";
 import type { KubeObject, ObjectRef } from "../core/kube.ts";
-import type { ServiceOfferStatus } from "../core/service-offer.ts";
+import { OFFER_API_VERSION, OFFER_KIND, type ServiceOfferStatus } from "../core/service-offer.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isKubeError, KubeApiError } from "../kube/errors.ts";
 import { resourcePath } from "../kube/resources.ts";
@@ -46,7 +46,7 @@ export function applyOfferStatus(client: KubeClient, offer: OfferRef, status: Se
     endpoint: status.endpoint,
     conditions: status.conditions.filter((c) => managedConditions.includes(c.type)),
   };
-  const body = { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name: offer.name, namespace: offer.namespace }, status: owned };
+  const body = { apiVersion: OFFER_API_VERSION, kind: OFFER_KIND, metadata: { name: offer.name, namespace: offer.namespace }, status: owned };
   return client.request<KubeObject>("PATCH", path, { body, contentType: APPLY, query: { fieldManager: `${FIELD_MANAGER}-status`, force: true } });
 }
 

@@ -8,6 +8,9 @@ export type UpstreamObservation = {
   message: string;
 };
 
+/** Where an offer's upstream is probed: through its Service, at its health path. */
+export type UpstreamTarget = { namespace: string; service: string; port: number; healthPath: string };
+
 export type Observed = {
   /** The last health probe of the upstream; absent until one has run. */
   upstream?: UpstreamObservation;

@@ -150,6 +150,43 @@ describe("reconcile in a loop", () => {
     expect(children.map((c) => c.kind).sort()).toEqual(["Middleware", "PaymentRoute"]); // the garbage collector's part
   });
 
+  it("says which upstream to probe: a valid offer's, none for an invalid one or one being deleted", () => {
+    const offer = newOffer();
+    expect(reconcile(offer, { children: [] }, config, now).probe).toEqual({ namespace: "backend", service: "api", port: 8080, healthPath: "/health" });
+    expect(reconcile(newOffer({ upstream: { service: "Not A Name", namespace: "backend" } }), { children: [] }, config, now).probe).toBeUndefined();
+    offer.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+    expect(reconcile(offer, { children: [] }, config, now).probe).toBeUndefined();
+  });
+
+  it("tells the Events of each status it writes, and of the cleanup done", () => {
+    const offer = newOffer();
+    const children: KubeObject[] = [];
+    const told: string[] = [];
+    const run = (observed: Omit<Observed, "children">) => {
+      for (let pass = 0; pass < 5; pass++) {
+        const { result } = step(offer, children, observed);
+        if (!result.statusChanged && result.finalizer !== "remove") expect(result.events).toEqual([]);
+        told.push(...result.events.map((e) => e.reason));
+      }
+    };
+    run({ upstream: { healthy: true, message: "200" } });
+    expect(told).toEqual(["Published"]);
+    run({ upstream: { healthy: false, message: "refused" } });
+    run({ upstream: { healthy: true, message: "200" } });
+    expect(told).toEqual(["Published", "UpstreamUnhealthy", "UpstreamRecovered", "Published"]);
+    offer.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+    run({});
+    expect(told.at(-1)).toBe("CleanedUp");
+    expect(told.filter((reason) => reason === "CleanedUp")).toHaveLength(1);
+  });
+
+  it("tells an invalid spec once", () => {
+    const offer = newOffer({ upstream: { service: "Not A Name", namespace: "backend" } });
+    const first = step(offer, [], {}).result;
+    expect(first.events.map((e) => e.reason)).toEqual(["InvalidSpec"]);
+    expect(step(offer, [], {}).result.events).toEqual([]);
+  });
+
   it("is the same function of its inputs: same input, same output", () => {
     const offer = newOffer();
     expect(reconcile(offer, { children: [] }, config, now)).toEqual(reconcile(offer, { children: [] }, config, now));

@@ -1,19 +1,22 @@
 // The whole decision for one ServiceOffer: given the offer and what was observed, which
-// children should exist, which writes bring the cluster there, and what the status says.
-// Pure: the adapters do the I/O and call this again when anything changes.
+// children should exist, which writes bring the cluster there, what the status says, what
+// to keep observing and what to tell the user. Pure: the adapters do the I/O and call this
+// again when anything changes.
 import { afterApply } from "./after-apply.ts";
 import { childNames, httpRoute, middleware, paymentRoute, referenceGrant } from "./children.ts";
 import { type ConditionState, type ConditionType, deriveReady, kubeTime, nextConditions } from "./conditions.ts";
 import type { OperatorConfig } from "./config.ts";
+import { HTTP_ROUTE, MIDDLEWARE, PAYMENT_ROUTE, REFERENCE_GRANT } from "./kinds.ts";
 import { type FieldIssue, formatFieldIssues } from "./field-issues.ts";
 import { isInPlace, withFingerprint } from "./fingerprint.ts";
 import { type KubeObject, type ObjectRef, refOf, sameObject } from "./kube.ts";
-import type { Observed } from "./observed.ts";
+import type { Observed, UpstreamTarget } from "./observed.ts";
 import { type ChildView, paymentGateReady, routePublished, upstreamHealthy } from "./offer-conditions.ts";
 import type { OfferIdentity } from "./ownership.ts";
 import type { ServiceOfferEnvelope, ServiceOfferStatus } from "./service-offer.ts";
 import { validateOffer } from "./validate-offer.ts";
 import { readStatus, sameStatus } from "./offer-status.ts";
+import { type OfferEvent, transitions } from "./transitions.ts";
 
 export type ReconcileResult = {
   /** Every child the offer should have, in a safe apply order (the route goes public last). */
@@ -39,7 +42,18 @@ export type ReconcileResult = {
   requeueAfterSeconds?: number;
   /** Spec problems, each naming its field; empty for a valid offer. */
   issues: FieldIssue[];
+  /**
+   * The upstream to keep probing (a valid offer not being deleted); its latest observation is
+   * `observed.upstream` the next time. A target not observed yet is worth probing before
+   * deciding, so that a restarted controller never reports "not probed yet" over a right status.
+   */
+  probe?: UpstreamTarget;
+  /** Events to record on the offer once the writes above succeeded: what the status change means to a user, or the cleanup done. */
+  events: OfferEvent[];
 };
+
+/** Told once the finalizer is gone: the offer's cleanup is complete. */
+export const CLEANED_UP: OfferEvent = { type: "Normal", reason: "CleanedUp", message: "the route was taken off the gateway and its children removed" };
 
 export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, config: OperatorConfig, now: Date): ReconcileResult {
   const id: OfferIdentity = { namespace: offer.metadata.namespace ?? "default", name: offer.metadata.name, uid: offer.metadata.uid };
@@ -108,9 +122,10 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
     : ready.status === "True" ? config.recheckSeconds.ready
     : health.status === "False" && gate.status === "True" ? config.recheckSeconds.unhealthy
     : config.recheckSeconds.pending;
+  const { service, namespace, port, healthPath } = valid.spec.upstream;
   return {
     desired, apply, delete: deletionOrder(stale), ...withStatus(previous, status, awaitingOwnApply),
-    finalizer, requeueAfterSeconds: recheck, issues: [],
+    finalizer, requeueAfterSeconds: recheck, issues: [], probe: { namespace, service, port, healthPath },
   };
 }
 
@@ -128,21 +143,23 @@ function onlyTheGateMoves(previous: ServiceOfferStatus, health: ConditionState, 
 
 /** With the offer being deleted: take the route off the gateway, remove what the garbage collector cannot, then let go. */
 function finalize(observed: Observed, hasFinalizer: boolean, previous: ServiceOfferStatus): ReconcileResult {
-  const base = { desired: [], apply: [], status: previous, statusChanged: false, issues: [] };
+  const base = { desired: [], apply: [], status: previous, statusChanged: false, issues: [], events: [] };
   if (!hasFinalizer) return { ...base, delete: [] };
-  const cleanup = observed.children.map(refOf).filter((ref) => ref.kind === "HTTPRoute" || ref.kind === "ReferenceGrant");
+  const cleanup = observed.children.map(refOf).filter((ref) => ref.kind === HTTP_ROUTE.kind || ref.kind === REFERENCE_GRANT.kind);
   if (cleanup.length > 0) return { ...base, delete: deletionOrder(cleanup) };
-  return { ...base, delete: [], finalizer: "remove" };
+  return { ...base, delete: [], finalizer: "remove", events: [CLEANED_UP] };
 }
 
-const DELETE_FIRST = ["HTTPRoute", "ReferenceGrant", "Middleware", "PaymentRoute"];
+const DELETE_FIRST = [HTTP_ROUTE, REFERENCE_GRANT, MIDDLEWARE, PAYMENT_ROUTE].map((resource) => resource.kind);
 
 function deletionOrder(refs: ObjectRef[]): ObjectRef[] {
   const rank = (ref: ObjectRef) => DELETE_FIRST.indexOf(ref.kind);
   return [...refs].sort((a, b) => rank(a) - rank(b) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 }
 
+/** The status, whether it is written now, and the Events its writing tells. */
 function withStatus(previous: ServiceOfferStatus, status: ServiceOfferStatus, holdBack = false) {
   const cleaned = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined)) as ServiceOfferStatus;
-  return { status: cleaned, statusChanged: !holdBack && !sameStatus(previous, cleaned) };
+  const statusChanged = !holdBack && !sameStatus(previous, cleaned);
+  return { status: cleaned, statusChanged, events: statusChanged ? transitions(previous.conditions, cleaned.conditions) : [] };
 }
