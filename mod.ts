@@ -30,7 +30,8 @@ export { childNames, type ChildNames, httpRoute, middleware, PAYMENT_ROUTE_SUFFI
 export { CHILD_KINDS, CHILD_RESOURCES, type ChildKind, HTTP_ROUTE, MIDDLEWARE, PAYMENT_ROUTE, REFERENCE_GRANT, SERVICE_OFFER } from "./core/kinds.ts";
 export { apiVersionOf, type Condition, type KubeObject, type ObjectMeta, type ObjectRef, type OwnerReference, type Resource } from "./core/kube.ts";
 export type { FieldIssue } from "./core/field-issues.ts";
-export { NOTHING_OBSERVED, type Observed, type UpstreamObservation } from "./core/observed.ts";
+export { NOTHING_OBSERVED, type Observed, type UpstreamObservation, type UpstreamTarget } from "./core/observed.ts";
+export type { OfferEvent } from "./core/transitions.ts";
 export { ownerKeyOf } from "./core/ownership.ts";
 export {
   type ServiceOfferEnvelope,

@@ -2,6 +2,7 @@
 // children should exist, which writes bring the cluster there, what the status says, what
 // to keep observing and what to tell the user. Pure: the adapters do the I/O and call this
 // again when anything changes.
+import { definedOnly } from "./defined-only.ts";
 import { afterApply } from "./after-apply.ts";
 import { childNames, httpRoute, middleware, paymentRoute, referenceGrant } from "./children.ts";
 import { type ConditionState, type ConditionType, deriveReady, kubeTime, nextConditions } from "./conditions.ts";
@@ -159,7 +160,7 @@ function deletionOrder(refs: ObjectRef[]): ObjectRef[] {
 
 /** The status, whether it is written now, and the Events its writing tells. */
 function withStatus(previous: ServiceOfferStatus, status: ServiceOfferStatus, holdBack = false) {
-  const cleaned = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined)) as ServiceOfferStatus;
+  const cleaned = definedOnly(status) as ServiceOfferStatus;
   const statusChanged = !holdBack && !sameStatus(previous, cleaned);
   return { status: cleaned, statusChanged, events: statusChanged ? transitions(previous.conditions, cleaned.conditions) : [] };
 }
