@@ -87,4 +87,28 @@ describe("leader election", () => {
     expect(b.isLeader()).toBe(false);
     await b.stop();
   });
+
+  it("releases the lease after a renewal or an acquisition that was under way when stopped", async () => {
+    for (const phase of ["renewing", "acquiring"] as const) {
+      const clock = manualClock(1_000_000);
+      const memory = memoryStore();
+      const inner = memory.store("a");
+      let gate: Promise<void> | undefined;
+      let open!: () => void;
+      const slowed: LeaseStore = { ...inner, get: async () => (await gate, inner.get()) };
+      if (phase === "acquiring") gate = new Promise((r) => (open = r));
+      const a = startElection({ identity: "a", store: slowed, clock, log: quiet, random: () => 0 });
+      if (phase === "renewing") {
+        await clock.advance(0);
+        expect(a.isLeader()).toBe(true);
+        gate = new Promise((r) => (open = r));
+        await clock.advance(2_000); // the renewal starts and waits at the gate
+      }
+      const stopped = a.stop();
+      open();
+      await stopped;
+      expect(memory.writes.at(-1)).toBe("a update (released)");
+      expect(memory.current()?.spec.holderIdentity).toBe("");
+    }
+  });
 });

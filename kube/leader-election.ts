@@ -88,14 +88,16 @@ export function startElection(options: ElectionOptions): Election {
     return true;
   };
 
-  const attempt = async (): Promise<boolean> => {
+  /** The last attempt, which never rejects: stop() waits for one under way before releasing. */
+  let inFlight: Promise<boolean> | undefined;
+  const attempt = (): Promise<boolean> => (inFlight = (async () => {
     try {
       return await tryAcquireOrRenew();
     } catch (error) {
       log.warn("lease attempt failed", { identity, error: (error as Error).message });
       return false;
     }
-  };
+  })());
 
   const schedule = (fn: () => Promise<void>, ms: number) => {
     cancelTimer = clock.setTimeout(() => void fn(), ms);
@@ -137,7 +139,11 @@ export function startElection(options: ElectionOptions): Election {
     async stop() {
       stopped = true;
       cancelTimer?.();
-      if (leader && current) {
+      // An attempt under way may be renewing or taking the lease right now: let it end first,
+      // so the release is the last write (with the resourceVersion it produced), not a
+      // conflict that leaves a standby waiting out the lease duration.
+      const tookIt = await inFlight;
+      if ((leader || tookIt) && current) {
         leader = false;
         try {
           // Release: an empty holder lets a standby take over at once instead of after the lease duration.
