@@ -70,6 +70,16 @@ describe("render command", () => {
     }
   });
 
+  it("exits 1 naming a field it does not implement, never rendering the offer without it", { timeout: 60_000 }, () => {
+    const priced = offers.replace('price: {perRequest: "0.25"}}', 'price: {perRequest: "0.25"}, asset: {address: "0x4444444444444444444444444444444444444444", symbol: OBOL, decimals: 18, transferMethod: permit2}}');
+    for (const runtime of ["node", "deno"] as const) {
+      const result = run(runtime, ["render", "-f", "-"], priced);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toContain("ServiceOffer shop/alpha: spec.payment.asset: is not implemented yet");
+    }
+  });
+
   it("honours --gateway and --verifier-url", { timeout: 60_000 }, () => {
     const result = run("node", ["render", "-f", "-", "--gateway", "edge/public/websecure", "--verifier-url", "http://v.pay:9000/verify"], offers);
     const docs = parseAllDocuments(result.stdout).map((d) => d.toJS());

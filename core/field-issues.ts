@@ -6,7 +6,7 @@ export type FieldIssue = { field: string; message: string };
 export function toFieldIssues(prefix: string, issues: readonly v.BaseIssue<unknown>[]): FieldIssue[] {
   return issues.map((issue) => {
     const path = v.getDotPath(issue);
-    return { field: path ? `${prefix}.${path}` : prefix, message: messageOf(issue) };
+    return { field: prefix && path ? `${prefix}.${path}` : prefix || path || "", message: messageOf(issue) };
   });
 }
 

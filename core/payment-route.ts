@@ -19,7 +19,7 @@ export const MAX_DESCRIPTION_LENGTH = 1024;
 
 const positiveInteger = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"));
 
-export const PaymentRouteSpecSchema = v.object({
+export const PaymentRouteSpecSchema = v.strictObject({
   // Bounded so that no route can make another request's lookup slow: every lookup may walk
   // a glob, and a glob's cost grows with its length and its stars.
   pattern: v.pipe(

@@ -19,7 +19,7 @@ export function renderOffers(documents: readonly unknown[], config: OperatorConf
     if (!isOffer(doc)) return;
     const parsed = v.safeParse(ServiceOfferEnvelopeSchema, doc);
     if (!parsed.success) {
-      errors.push(`document ${index + 1} (ServiceOffer): ${formatFieldIssues(toFieldIssues("", parsed.issues)).replace(/^\./, "")}`);
+      errors.push(`document ${index + 1} (ServiceOffer): ${formatFieldIssues(toFieldIssues("", parsed.issues))}`);
       return;
     }
     const offer = parsed.output;

@@ -19,14 +19,16 @@ const label = (what: string) =>
   );
 export const decimalPrice = v.pipe(v.string(), v.regex(DECIMAL, "must be a decimal number such as \"0.001\""));
 
-export const SecretKeyRefSchema = v.object({
-  secretKeyRef: v.object({ name: v.pipe(v.string(), v.maxLength(253, "must be at most 253 characters"), v.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a valid Secret name")), key: v.pipe(v.string(), v.minLength(1, "must not be empty")) }),
+// Strict objects: a field this operator does not implement is refused by name, never dropped
+// (core/unsupported-fields.ts). `registration` alone is carried whole for the agent registry.
+export const SecretKeyRefSchema = v.strictObject({
+  secretKeyRef: v.strictObject({ name: v.pipe(v.string(), v.maxLength(253, "must be at most 253 characters"), v.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a valid Secret name")), key: v.pipe(v.string(), v.minLength(1, "must not be empty")) }),
   scheme: v.optional(v.string()),
 });
 export type UpstreamAuth = v.InferOutput<typeof SecretKeyRefSchema>;
 
 export const PriceSchema = v.pipe(
-  v.object({
+  v.strictObject({
     perRequest: v.optional(decimalPrice),
     perMTok: v.optional(decimalPrice),
     perHour: v.optional(decimalPrice),
@@ -38,13 +40,13 @@ export const PriceSchema = v.pipe(
 );
 export type Price = v.InferOutput<typeof PriceSchema>;
 
-export const ServiceOfferSpecSchema = v.object({
+export const ServiceOfferSpecSchema = v.strictObject({
   type: v.optional(v.picklist(["inference", "fine-tuning", "http"]), "http"),
-  model: v.optional(v.object({
+  model: v.optional(v.strictObject({
     name: v.pipe(v.string(), v.minLength(1, "must not be empty")),
     runtime: v.optional(v.picklist(["ollama", "vllm", "tgi"])),
   })),
-  upstream: v.object({
+  upstream: v.strictObject({
     service: label("Service name"),
     namespace: label("namespace name"),
     port: v.optional(
@@ -53,7 +55,7 @@ export const ServiceOfferSpecSchema = v.object({
     ),
     healthPath: v.optional(v.pipe(v.string(), v.startsWith("/", "must start with '/'")), "/health"),
   }),
-  payment: v.object({
+  payment: v.strictObject({
     scheme: v.optional(v.picklist(["exact"]), "exact"),
     network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
     payTo: AddressSchema,

@@ -3,11 +3,12 @@
 // collect, price precision, a path that normalizes to itself). Each problem names its field.
 import * as v from "valibot";
 import type { OperatorConfig } from "./config.ts";
-import { type FieldIssue, toFieldIssues } from "./field-issues.ts";
+import type { FieldIssue } from "./field-issues.ts";
 import { findNetwork, type Network } from "./networks.ts";
 import { payToProblem } from "./pay-to.ts";
 import { effectivePrice, type EffectivePrice } from "./price.ts";
 import { type ServiceOfferSpec, ServiceOfferSpecSchema } from "./service-offer.ts";
+import { specIssues } from "./unknown-fields.ts";
 
 export type ValidOffer = {
   spec: ServiceOfferSpec;
@@ -21,7 +22,7 @@ export type OfferValidation = { ok: true; offer: ValidOffer } | { ok: false; iss
 
 export function validateOffer(name: string, rawSpec: unknown, config: OperatorConfig): OfferValidation {
   const parsed = v.safeParse(ServiceOfferSpecSchema, rawSpec ?? {});
-  if (!parsed.success) return { ok: false, issues: toFieldIssues("spec", parsed.issues) };
+  if (!parsed.success) return { ok: false, issues: specIssues(ServiceOfferSpecSchema, rawSpec ?? {}, parsed.issues, "spec") };
   const spec = parsed.output;
   const issues: FieldIssue[] = [];
 

@@ -9,12 +9,10 @@ import { wrapFetchWithPayment as wrapV1 } from "x402-fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CHILD_RESOURCES, type ChildKind, HTTP_ROUTE, MIDDLEWARE, PAYMENT_ROUTE } from "../../core/kinds.ts";
 import { resourcePath } from "../../kube/resources.ts";
-import { readManifests } from "../../dev/apply.ts";
-import { getOrUndefined } from "../../dev/apply.ts";
+import { apply, getOrUndefined, readManifests } from "../../dev/apply.ts";
 import { applyOffer, askedPrice, condition, controllerWrites, getOffer, offerPath, usdcBalance, viaGateway, waitReady } from "../../dev/cluster-helpers.ts";
 import { type Component, type Stack, startStack, UPSTREAM } from "../../dev/stack.ts";
 import { PROJECT_ROOT, waitFor } from "../../dev/process.ts";
-import { apply } from "../../dev/apply.ts";
 import path from "node:path";
 
 let stack: Stack;
@@ -213,19 +211,32 @@ describe("on Node", () => {
     await stack.admin.request("DELETE", offerPath("llm", "mover"));
   });
 
-  it("invalid offers: wrong values give Ready=False with a reason, other offers are unaffected, nothing crashes", async () => {
+  it("invalid offers: wrong values and fields we do not implement give Ready=False naming the field, other offers are unaffected, nothing crashes", async () => {
     await applyOffer(stack.admin, "llm", "bad-network", spec("0.001", { payment: { network: "ethereum-classic", payTo: stack.payTo, price: { perRequest: "0.001" } } }));
     await applyOffer(stack.admin, "llm", "bad-decimals", spec("0.0000001"));
-    for (const [name, field] of [["bad-network", "spec.payment.network"], ["bad-decimals", "spec.payment.price.perRequest"]]) {
-      await waitFor(`${name} refused`, async () => condition(await getOffer(stack.admin, "llm", name!), "Ready")?.reason === "InvalidSpec", 5000);
-      const ready = condition(await getOffer(stack.admin, "llm", name!), "Ready")!;
+    // obol-stack's newer asset field: kept by the API server (not pruned), refused by name, never charged in USDC.
+    const obol = { address: "0x4444444444444444444444444444444444444444", symbol: "OBOL", decimals: 18, transferMethod: "permit2" };
+    await applyOffer(stack.admin, "llm", "obol-priced", spec("0.001", { payment: { network: "base-sepolia", payTo: stack.payTo, price: { perRequest: "0.001" }, asset: obol } }));
+    const invalid = [["bad-network", "spec.payment.network"], ["bad-decimals", "spec.payment.price.perRequest"], ["obol-priced", "spec.payment.asset"]] as const;
+    for (const [name, field] of invalid) {
+      await waitFor(`${name} refused`, async () => condition(await getOffer(stack.admin, "llm", name), "Ready")?.reason === "InvalidSpec", 5000);
+      const ready = condition(await getOffer(stack.admin, "llm", name), "Ready")!;
       expect(ready.status).toBe("False");
       expect(ready.message).toContain(field);
       expect(await child("HTTPRoute", "llm", `so-${name}`)).toBeUndefined();
+      expect(await child("PaymentRoute", "llm", `${name}-payment`)).toBeUndefined();
     }
+    // A PaymentRoute written by hand with the same field: the verifier refuses it by name.
+    await apply(stack.admin, [{
+      apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "token-route", namespace: "llm" },
+      spec: { pattern: "/services/token/*", price: "0.001", payTo: stack.payTo, network: "base-sepolia", asset: obol },
+    }]);
+    await waitFor("token-route refused", async () => (await child("PaymentRoute", "llm", "token-route"))?.status?.admitted === false, 5000);
+    expect((await child("PaymentRoute", "llm", "token-route"))?.status?.message).toContain("spec.asset");
     expect(condition(await getOffer(stack.admin, "llm", "qwen"), "Ready")?.status).toBe("True");
     expect(controller.process.child.exitCode).toBeNull();
-    for (const name of ["bad-network", "bad-decimals"]) await stack.admin.request("DELETE", offerPath("llm", name));
+    for (const [name] of invalid) await stack.admin.request("DELETE", offerPath("llm", name));
+    await stack.admin.request("DELETE", resourcePath(PAYMENT_ROUTE, "llm", "token-route"));
   });
 
   it("cascade deletion: the finalizer and the garbage collector remove every child, and the route stops", async () => {

@@ -20,6 +20,15 @@ describe("compileRoutes", () => {
     ]);
   });
 
+  it("refuses a route with a field it does not implement, naming every one, instead of charging without it", () => {
+    const set = compileRoutes([route("token", { asset: { address: "0x4444444444444444444444444444444444444444", decimals: 18 }, hostname: "a.example" })], DEFAULT_NETWORKS);
+    expect(set.table.lookup("/services/token/x")).toBeUndefined();
+    expect(set.admissions).toEqual([{
+      key: "shop/token", generation: 2, admitted: false, reason: "InvalidSpec",
+      message: expect.stringMatching(/^spec\.asset: is not a field this operator knows.*; spec\.hostname: is not implemented yet/),
+    }]);
+  });
+
   it("gives a contested pattern to the older route and says so on the newer one", () => {
     const set = compileRoutes([route("newer", { pattern: "/x/*" }, "2026-02-01T00:00:00Z"), route("older", { pattern: "/x/*" }, "2026-01-01T00:00:00Z")], DEFAULT_NETWORKS);
     expect(set.table.lookup("/x/1")?.key).toBe("shop/older");

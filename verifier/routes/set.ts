@@ -2,9 +2,10 @@
 // admitted, or not and why. A malformed route is left out; it never takes the others down.
 // A file is compiled whole; a watch keeps a live set current one object at a time.
 import * as v from "valibot";
-import { formatFieldIssues, toFieldIssues } from "../../core/field-issues.ts";
+import { formatFieldIssues } from "../../core/field-issues.ts";
 import type { Network } from "../../core/networks.ts";
 import { PaymentRouteSchema } from "../../core/payment-route.ts";
+import { specIssues } from "../../core/unknown-fields.ts";
 import { priceRoute, type PricedRoute } from "./priced-route.ts";
 import { canonicalPattern } from "./pattern.ts";
 import { buildRouteTable, liveRouteTable, type RouteTable } from "./table.ts";
@@ -38,7 +39,7 @@ export function evaluateRoute(object: unknown, networks: readonly Network[]): Ev
   const key = `${meta.namespace ?? "default"}/${meta.name ?? "?"}`;
   const refuse = (message: string): Evaluated => ({ admission: { key, generation: meta.generation, admitted: false, reason: "InvalidSpec", message } });
   const parsed = v.safeParse(PaymentRouteSchema, object);
-  if (!parsed.success) return refuse(formatFieldIssues(toFieldIssues("", parsed.issues)).replace(/^\./, "").replaceAll("; .", "; "));
+  if (!parsed.success) return refuse(formatFieldIssues(specIssues(PaymentRouteSchema, object, parsed.issues, "")));
   const priced = priceRoute(parsed.output, networks);
   if (!priced.ok) return refuse(`${priced.issue.field}: ${priced.issue.message}`);
   return { candidate: { route: priced.route, created: meta.creationTimestamp ?? "", generation: meta.generation } };
