@@ -39,7 +39,10 @@ async function readSettlementKey(flags: FacilitatorFlags, env: NodeJS.ProcessEnv
   else if (secret && client) {
     const [namespace, name, key] = secret.split("/");
     if (!namespace || !name || !key) throw new UsageError("--settlement-key-secret must be NAMESPACE/NAME/KEY");
-    text = (await readSecret(client, namespace, name))?.[key] ?? "";
+    const secretData = await readSecret(client, namespace, name);
+    if (!secretData) throw new UsageError(`--settlement-key-secret: Secret ${namespace}/${name} not found`);
+    if (secretData[key] === undefined) throw new UsageError(`--settlement-key-secret: Secret ${namespace}/${name} has no key "${key}"`);
+    text = secretData[key];
   } else throw new UsageError("settling with --facilitator local needs --settlement-key-file or --settlement-key-secret (or use --verify-only)");
   const trimmed = text.trim();
   registerSecret(trimmed);

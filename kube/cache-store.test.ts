@@ -22,9 +22,7 @@ describe("cacheStore", () => {
     expect(store.isNews(at("a", "5"))).toBe(true);
     store.put(at("a", "5"));
     expect(store.isNews(at("a", "5"))).toBe(false);
-    expect(store.isSame(at("a", "5"))).toBe(true);
     expect(store.isNews(at("a", "4"))).toBe(false);
-    expect(store.isSame(at("a", "4"))).toBe(false);
     expect(store.isNews(at("a", "6"))).toBe(true);
     expect(store.get("shop", "a")?.metadata.resourceVersion).toBe("5");
     expect(store.keys()).toEqual(["shop/a"]);

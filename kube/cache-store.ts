@@ -9,8 +9,6 @@ export type CacheStore<T extends Cached, I extends string> = {
   keyOf(object: Cached): string;
   /** A copy worth taking: we hold none, or an older one. */
   isNews(object: Cached): boolean;
-  /** The very version we hold (e.g. our own write, back on the watch). */
-  isSame(object: Cached): boolean;
   put(object: T): T;
   delete(key: string): T | undefined;
   get(namespace: string, name: string): T | undefined;
@@ -46,10 +44,6 @@ export function cacheStore<T extends Cached, I extends string>(indexers?: Record
     isNews(object) {
       const held = objects.get(keyOf(object));
       return held === undefined || (held.metadata.resourceVersion !== object.metadata.resourceVersion && isNewer(object, held));
-    },
-    isSame(object) {
-      const held = objects.get(keyOf(object));
-      return held !== undefined && held.metadata.resourceVersion === object.metadata.resourceVersion;
     },
     put(object) {
       const key = keyOf(object);

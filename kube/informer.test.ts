@@ -83,7 +83,7 @@ async function scripted(items: () => unknown[]) {
 }
 
 describe("startInformer's changes", () => {
-  it("tells only newer copies and deletions; a relist is diffed against the cache", async () => {
+  it("tells of every other version and of deletions, the server's copy being the truth; a relist is diffed against the cache", async () => {
     let listed = [served("a", "5"), served("b", "5")];
     const api = await scripted(() => listed);
     const changes: string[] = [];
@@ -98,15 +98,21 @@ describe("startInformer's changes", () => {
     expect(changes).toEqual(["+a@5", "+b@5"]);
     api.send({ type: "MODIFIED", object: served("a", "6") });
     api.send({ type: "MODIFIED", object: served("a", "6") }); // the same version again: no news
-    api.send({ type: "MODIFIED", object: served("b", "4") }); // older than what we hold: no news
-    await waitFor("a@6", async () => informer.get("shop", "a")?.metadata.resourceVersion === "6", 5000);
-    expect(informer.get("shop", "b")?.metadata.resourceVersion).toBe("5");
+    api.send({ type: "MODIFIED", object: served("b", "4") }); // another version, even a lower one: the server says so
+    await waitFor("b@4", async () => informer.get("shop", "b")?.metadata.resourceVersion === "4", 5000);
+    expect(informer.get("shop", "a")?.metadata.resourceVersion).toBe("6");
     // The watch is too old: relisted, with a changed, b gone, c new.
     listed = [served("a", "7"), served("c", "7")];
     api.send({ type: "ERROR", object: { code: 410, message: "too old" } });
     await waitFor("relisted", async () => syncs === 2, 5000);
-    expect(changes).toEqual(["+a@5", "+b@5", "+a@6", "+a@7", "+c@7", "-b@5"]);
+    expect(changes).toEqual(["+a@5", "+b@5", "+a@6", "+b@4", "+a@7", "+c@7", "-b@4"]);
     expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(["a", "c"]);
+    // After an etcd restore versions go backwards: the relist still replaces what is held.
+    listed = [served("a", "3"), served("c", "7")];
+    api.send({ type: "ERROR", object: { code: 410, message: "too old" } });
+    await waitFor("relisted again", async () => syncs === 3, 5000);
+    expect(changes.slice(7)).toEqual(["+a@3"]);
+    expect(informer.get("shop", "a")?.metadata.resourceVersion).toBe("3");
   });
 
   it("takes our own write's answer as the newest copy: its echo and older events are no news", async () => {

@@ -9,7 +9,7 @@ import type { KubeClient } from "./client.ts";
 import { isKubeError } from "./errors.ts";
 import { type KubeItem, type ListWatch, startListWatch } from "./list-watch.ts";
 import { apiVersionOf, type Resource, resourcePath } from "./resources.ts";
-import { type Cached, cacheStore } from "./cache-store.ts";
+import { type Cached, cacheStore, isNewer } from "./cache-store.ts";
 
 export { type Cached, isNewer } from "./cache-store.ts";
 
@@ -70,6 +70,17 @@ export function startInformer<T extends Cached = KubeObject, I extends string = 
   const transform = options.transform ?? (trimmed as unknown as (object: KubeObject) => T);
   const cache = cacheStore<T, I>(options.index);
   let missing = false;
+  /** Keys whose held copy is our own write's answer: a watch still catching up must not roll it back. */
+  const written = new Set<string>();
+  /** Takes the server's copy, and tells of it when it is another version than the one held. */
+  const take = (item: KubeItem) => {
+    const key = cache.keyOf(item);
+    const held = cache.get(item.metadata.namespace ?? "", item.metadata.name);
+    written.delete(key);
+    const kept = cache.put(transform(withKind(item)));
+    const version = item.metadata.resourceVersion;
+    if (held === undefined || version === undefined || held.metadata.resourceVersion !== version) options.onChange(kept, false);
+  };
   const withKind = (item: KubeItem) => ({ ...item, apiVersion: item.apiVersion ?? apiVersionOf(resource), kind: item.kind ?? resource.kind } as KubeObject);
 
   const watch: ListWatch = startListWatch({
@@ -82,20 +93,28 @@ export function startInformer<T extends Cached = KubeObject, I extends string = 
   }, {
     onSync(items) {
       missing = false;
-      // The relist against the cache: what is newer changed, what is no longer listed was deleted.
+      // The relist is the truth, whatever its versions say (after an etcd restore they go
+      // backwards): another version than the one held changed, what is not listed was deleted.
       const listed = new Set<string>();
       for (const item of items) {
         listed.add(cache.keyOf(item));
-        if (cache.isNews(item)) options.onChange(cache.put(transform(withKind(item))), false);
+        take(item);
       }
-      for (const gone of cache.keys().filter((key) => !listed.has(key))) options.onChange(cache.delete(gone)!, true);
+      for (const gone of cache.keys().filter((key) => !listed.has(key))) {
+        written.delete(gone);
+        options.onChange(cache.delete(gone)!, true);
+      }
       options.onSync?.();
     },
     onEvent(type, item) {
-      if (type === "DELETED") return options.onChange(cache.delete(cache.keyOf(item)) ?? transform(withKind(item)), true);
-      if (cache.isNews(item)) return options.onChange(cache.put(transform(withKind(item))), false);
-      // Our own write coming back: the watch's copy replaces its answer, and that is no news.
-      if (cache.isSame(item)) cache.put(transform(withKind(item)));
+      const key = cache.keyOf(item);
+      if (type === "DELETED") {
+        written.delete(key);
+        return options.onChange(cache.delete(key) ?? transform(withKind(item)), true);
+      }
+      // Events arrive in order: one older than our own write's answer is the watch catching up to it.
+      if (written.has(key) && !isNewer(item, cache.get(item.metadata.namespace ?? "", item.metadata.name))) return;
+      take(item);
     },
   });
 
@@ -112,7 +131,9 @@ export function startInformer<T extends Cached = KubeObject, I extends string = 
     },
     remember(object) {
       // Only ever forward: the watch may already have brought a newer copy than our write's answer.
-      if (cache.isNews(object)) cache.put(transform(object));
+      if (!cache.isNews(object)) return;
+      cache.put(transform(object));
+      written.add(cache.keyOf(object));
     },
     stop: () => watch.stop(),
   };
