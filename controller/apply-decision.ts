@@ -4,6 +4,7 @@
 // its payment gate; the deletes; the status last, saying what these writes achieved; the
 // finalizer's removal after the deletes; the Events once all of it held. Any failed write
 // throws (KubeApiError) and the work queue retries the whole round.
+import { finalizersWeRemove } from "../core/ownership.ts";
 import { CONDITION_TYPES } from "../core/conditions.ts";
 import type { OperatorConfig } from "../core/config.ts";
 import { HTTP_ROUTE } from "../core/kinds.ts";
@@ -13,7 +14,7 @@ import { OFFER_KIND } from "../core/service-offer.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { EventRecorder } from "./events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizer } from "./writes.ts";
+import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizers } from "./writes.ts";
 
 /** The conditions our status writes own; others' (e.g. Registered) stay theirs. */
 export const MANAGED_CONDITIONS = [...CONDITION_TYPES, "Ready"];
@@ -51,7 +52,7 @@ export async function applyDecision(deps: ApplyDeps, offer: KubeObject, decision
     metrics.wrote(OFFER_KIND, "status");
   }
   if (decision.finalizer === "remove") {
-    await removeFinalizer(client, ref, offer.metadata.finalizers ?? [], config.finalizer);
+    await removeFinalizers(client, ref, offer.metadata.finalizers ?? [], finalizersWeRemove(config.finalizer));
     metrics.wrote(OFFER_KIND, "finalizer");
   }
   for (const event of decision.events) deps.events(offer, event);

@@ -5,7 +5,7 @@ import { kubeClient } from "../kube/client.ts";
 import { isKubeError } from "../kube/errors.ts";
 import { kubeLeaseStore } from "../kube/lease-store.ts";
 import { startTestApiServer } from "../kube/test-server.ts";
-import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizer } from "./writes.ts";
+import { addFinalizer, applyObject, applyOfferStatus, deleteObject, removeFinalizers } from "./writes.ts";
 
 let server: Awaited<ReturnType<typeof startTestApiServer>>;
 let reply: { status?: number; body?: unknown } = { body: {} };
@@ -68,11 +68,19 @@ describe("controller writes", () => {
     ]);
   });
 
-  it("removes only our finalizer", async () => {
-    await removeFinalizer(client(), { namespace: "shop", name: "llm" }, ["a.io/x", "obol.org/serviceoffer-cleanup", "b.io/y"], "obol.org/serviceoffer-cleanup");
+  it("removes only the finalizers named, from the highest index down, each tested first", async () => {
+    const ours = ["obol.org/serviceoffer-cleanup", "monetize.obol.org/finalizer"];
+    await removeFinalizers(client(), { namespace: "shop", name: "llm" }, ["a.io/x", "obol.org/serviceoffer-cleanup", "b.io/y"], ours);
     expect(last().body).toEqual([
       { op: "test", path: "/metadata/finalizers/1", value: "obol.org/serviceoffer-cleanup" },
       { op: "remove", path: "/metadata/finalizers/1" },
+    ]);
+    await removeFinalizers(client(), { namespace: "shop", name: "llm" }, ["monetize.obol.org/finalizer", "a.io/x", "obol.org/serviceoffer-cleanup"], ours);
+    expect(last().body).toEqual([
+      { op: "test", path: "/metadata/finalizers/2", value: "obol.org/serviceoffer-cleanup" },
+      { op: "remove", path: "/metadata/finalizers/2" },
+      { op: "test", path: "/metadata/finalizers/0", value: "monetize.obol.org/finalizer" },
+      { op: "remove", path: "/metadata/finalizers/0" },
     ]);
   });
 

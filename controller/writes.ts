@@ -63,9 +63,13 @@ export function addFinalizer(client: KubeClient, offer: OfferRef, seen: { finali
 }
 
 /** Removes our finalizer only, at the index it had when we read the list. */
-export function removeFinalizer(client: KubeClient, offer: OfferRef, current: readonly string[], finalizer: string): Promise<KubeObject> {
-  const index = current.indexOf(finalizer);
-  return patchJson(client, offer, [{ op: "test", path: `/metadata/finalizers/${index}`, value: finalizer }, { op: "remove", path: `/metadata/finalizers/${index}` }]);
+/** Removes those of `finalizers` the offer carries, leaving every other; each removal tested first, from the highest index down. */
+export function removeFinalizers(client: KubeClient, offer: OfferRef, current: readonly string[], finalizers: readonly string[]): Promise<KubeObject> {
+  const indexes = current.flatMap((name, index) => (finalizers.includes(name) ? [index] : [])).reverse();
+  return patchJson(client, offer, indexes.flatMap((index) => [
+    { op: "test", path: `/metadata/finalizers/${index}`, value: current[index] },
+    { op: "remove", path: `/metadata/finalizers/${index}` },
+  ]));
 }
 
 function patchJson(client: KubeClient, offer: OfferRef, patch: unknown[]): Promise<KubeObject> {

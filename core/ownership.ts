@@ -11,6 +11,16 @@ export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
 export const LABEL_OFFER_NAME = "obol.org/offer-name";
 export const LABEL_OFFER_NAMESPACE = "obol.org/offer-namespace";
 export const ANNOTATION_OFFER = "obol.org/offer";
+/**
+ * Finalizers that obol-stack's newer controllers put on offers. An offer carrying one would
+ * hang on delete under us: we clean up as for our own, and remove it with ours.
+ */
+export const OBOL_STACK_FINALIZERS: readonly string[] = ["monetize.obol.org/finalizer"];
+
+/** The finalizers this operator removes once an offer's cleanup is done. */
+export function finalizersWeRemove(ours: string): readonly string[] {
+  return [ours, ...OBOL_STACK_FINALIZERS];
+}
 
 export type OfferIdentity = { namespace: string; name: string; uid?: string };
 

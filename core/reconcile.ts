@@ -13,7 +13,7 @@ import { isInPlace, withFingerprint } from "./fingerprint.ts";
 import { type KubeObject, type ObjectRef, refOf, sameObject } from "./kube.ts";
 import type { Observed, UpstreamTarget } from "./observed.ts";
 import { type ChildView, paymentGateReady, routePublished, upstreamHealthy } from "./offer-conditions.ts";
-import type { OfferIdentity } from "./ownership.ts";
+import { finalizersWeRemove, type OfferIdentity } from "./ownership.ts";
 import type { ServiceOfferEnvelope, ServiceOfferStatus } from "./service-offer.ts";
 import { validateOffer } from "./validate-offer.ts";
 import { readStatus, sameStatus } from "./offer-status.ts";
@@ -58,10 +58,11 @@ export const CLEANED_UP: OfferEvent = { type: "Normal", reason: "CleanedUp", mes
 
 export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, config: OperatorConfig, now: Date): ReconcileResult {
   const id: OfferIdentity = { namespace: offer.metadata.namespace ?? "default", name: offer.metadata.name, uid: offer.metadata.uid };
-  const hasFinalizer = offer.metadata.finalizers?.includes(config.finalizer) ?? false;
+  const finalizers = offer.metadata.finalizers ?? [];
+  const hasFinalizer = finalizers.includes(config.finalizer);
   const previous = readStatus(offer.status);
 
-  if (offer.metadata.deletionTimestamp) return finalize(observed, hasFinalizer, previous);
+  if (offer.metadata.deletionTimestamp) return finalize(observed, finalizersWeRemove(config.finalizer).some((f) => finalizers.includes(f)), previous);
 
   const validation = validateOffer(id.name, offer.spec, config);
   const generation = offer.metadata.generation;

@@ -239,7 +239,7 @@ describe("on Node", () => {
     await stack.admin.request("DELETE", resourcePath(PAYMENT_ROUTE, "llm", "token-route"));
   });
 
-  it("cascade deletion: the finalizer and the garbage collector remove every child, and the route stops", async () => {
+  it("cascade deletion: the finalizer (ours, or obol-stack's) and the garbage collector remove every child, and the route stops", async () => {
     // An offer in another namespace than its upstream, so a ReferenceGrant is involved too.
     await applyOffer(stack.admin, "shop", "remote", { ...spec(), upstreamAuth: undefined });
     await waitReady(stack.admin, "shop", "remote");
@@ -255,6 +255,12 @@ describe("on Node", () => {
     await waitFor("route gone from Traefik", async () => (await viaGateway(stack, "/services/remote/x")).status === 404, 10_000);
     const verify = await fetch(stack.verifierUrl, { headers: { "x-forwarded-uri": "/services/remote/x" } });
     expect(verify.status).toBe(200); // the verifier dropped the route: nothing prices that path any more
+
+    // An offer that a newer obol-stack controller finalized does not hang on delete under ours.
+    await apply(stack.admin, [{ apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name: "legacy", namespace: "llm", finalizers: ["monetize.obol.org/finalizer"] }, spec: spec() }]);
+    await waitReady(stack.admin, "llm", "legacy");
+    await stack.admin.request("DELETE", offerPath("llm", "legacy"));
+    await waitFor("legacy offer gone", async () => (await getOffer(stack.admin, "llm", "legacy")) === undefined, 10_000);
   });
 
   it("verifier survival after controller loss: payments go on and new routes are picked up; the restarted controller writes nothing needless", async () => {
