@@ -1,7 +1,8 @@
 // Turns valibot's issues into what a user reads: the field's path and what is wrong.
 import * as v from "valibot";
 
-export type FieldIssue = { field: string; message: string };
+/** What is wrong with one field; `reason` when the offer is refused for another reason than an invalid spec. */
+export type FieldIssue = { field: string; message: string; reason?: string };
 
 export function toFieldIssues(prefix: string, issues: readonly v.BaseIssue<unknown>[]): FieldIssue[] {
   return issues.map((issue) => {

@@ -71,9 +71,11 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
 
   if (!validation.ok) {
     const message = formatFieldIssues(validation.issues);
-    const invalid: ConditionState = { status: "False", reason: "InvalidSpec", message };
+    // A valid offer on a reserved path says so (ReservedPath); anything else is an invalid spec.
+    const reason = validation.issues.every((i) => i.reason !== undefined && i.reason === validation.issues[0]!.reason) ? validation.issues[0]!.reason! : "InvalidSpec";
+    const invalid: ConditionState = { status: "False", reason, message };
     const states: [ConditionType, ConditionState][] = [
-      ["UpstreamHealthy", { status: "Unknown", reason: "InvalidSpec", message: "not probed while the spec is invalid" }],
+      ["UpstreamHealthy", { status: "Unknown", reason, message: reason === "InvalidSpec" ? "not probed while the spec is invalid" : "not probed while the offer cannot be published" }],
       ["PaymentGateReady", invalid],
       ["RoutePublished", invalid],
       ["Ready", invalid],

@@ -25,4 +25,11 @@ describe("transitions", () => {
     expect(transitions(bad, bad)).toEqual([]);
     expect(transitions(bad, [c("Ready", "False", "InvalidSpec", "spec.path: bad")])).toHaveLength(1);
   });
+
+  it("warns about a reserved path the same way, and when an offer moves from one refusal to the other", () => {
+    const reserved = [c("Ready", "False", "ReservedPath", 'spec.path: "/api" is reserved')];
+    expect(transitions([], reserved)).toEqual([{ type: "Warning", reason: "ReservedPath", message: 'spec.path: "/api" is reserved' }]);
+    expect(transitions(reserved, reserved)).toEqual([]);
+    expect(transitions(reserved, [c("Ready", "False", "InvalidSpec", "spec.payment.payTo: bad")]).map((e) => e.reason)).toEqual(["InvalidSpec"]);
+  });
 });

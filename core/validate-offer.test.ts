@@ -70,10 +70,15 @@ describe("validateOffer", () => {
   });
 
   it("drops a trailing slash from the path", () => {
-    const result = validateOffer("demo", { ...spec(), path: "/api/v1/" }, DEFAULT_CONFIG);
-    expect(result.ok && result.offer.path).toBe("/api/v1");
-    const root = validateOffer("demo", { ...spec(), path: "/" }, DEFAULT_CONFIG);
-    expect(root.ok && root.offer.path).toBe("/");
+    const result = validateOffer("demo", { ...spec(), path: "/shop/v1/" }, DEFAULT_CONFIG);
+    expect(result.ok && result.offer.path).toBe("/shop/v1");
+  });
+
+  it("refuses the stack's reserved paths with their own reason, whichever way they are written", () => {
+    for (const path of ["/", "//", "/api/", "/services", "/services/", "/.well-known/x"]) {
+      const result = validateOffer("demo", { ...spec(), path }, DEFAULT_CONFIG);
+      expect(result.ok ? "published" : result.issues.map((i) => i.reason)).toEqual(["ReservedPath"]);
+    }
   });
 
   it("reports every problem at once", () => {

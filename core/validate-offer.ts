@@ -8,6 +8,7 @@ import { findNetwork, type Network } from "./networks.ts";
 import { payToProblem } from "./pay-to.ts";
 import { effectivePrice, type EffectivePrice } from "./price.ts";
 import { type ServiceOfferSpec, ServiceOfferSpecSchema } from "./service-offer.ts";
+import { reservedPathIssue } from "./reserved-paths.ts";
 import { specIssues } from "./unknown-fields.ts";
 
 export type ValidOffer = {
@@ -38,6 +39,8 @@ export function validateOffer(name: string, rawSpec: unknown, config: OperatorCo
 
   const path = normalizePublicPath(spec.path ?? `/services/${name}`);
   if (typeof path !== "string") issues.push(path);
+  const reserved = typeof path === "string" ? reservedPathIssue(path) : undefined;
+  if (reserved) issues.push(reserved);
 
   if (issues.length > 0 || !network || !price.ok || typeof path !== "string") return { ok: false, issues };
   return { ok: true, offer: { spec, network, price: price.price, path } };
