@@ -35,9 +35,9 @@ describe("networks", () => {
       // @x402/evm 2.x where it lists the chain, else x402 1.x (which lists the testnets it leaves out).
       const listed = v2[caip2(network)]?.[0];
       const official = listed
-        ? { asset: listed.asset.toLowerCase(), name: listed.name, version: listed.version, decimals: listed.decimals }
-        : { asset: v1[String(network.chainId)]?.usdcAddress.toLowerCase(), name: v1[String(network.chainId)]?.usdcName, version: "2", decimals: 6 };
-      expect([network.name, official]).toEqual([network.name, { asset: network.asset.toLowerCase(), name: network.tokenName, version: network.tokenVersion, decimals: network.decimals }]);
+        ? { asset: listed.asset.toLowerCase(), name: listed.name, version: listed.version, decimals: listed.decimals, symbol: (listed as { symbol?: string }).symbol }
+        : { asset: v1[String(network.chainId)]?.usdcAddress.toLowerCase(), name: v1[String(network.chainId)]?.usdcName, version: "2", decimals: 6, symbol: "USDC" };
+      expect([network.name, official]).toEqual([network.name, { asset: network.asset.toLowerCase(), name: network.tokenName, version: network.tokenVersion, decimals: network.decimals, symbol: network.symbol }]);
     }
   });
 });

@@ -7,6 +7,8 @@ export type Network = {
   chainId: number;
   /** The token's contract address. */
   asset: `0x${string}`;
+  /** The token's ticker, for people and dashboards (e.g. "USDC"). */
+  symbol: string;
   /** The token's EIP-712 domain: name and version. */
   tokenName: string;
   tokenVersion: string;
@@ -35,7 +37,7 @@ export const NETWORK_ALIASES: Readonly<Record<string, string>> = {
 };
 
 function usdc(name: string, chainId: number, asset: `0x${string}`, tokenName: string): Network {
-  return { name, chainId, asset, tokenName, tokenVersion: "2", decimals: 6 };
+  return { name, chainId, asset, symbol: "USDC", tokenName, tokenVersion: "2", decimals: 6 };
 }
 
 /** x402 v2 names networks by CAIP-2 id. */

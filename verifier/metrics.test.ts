@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import * as v from "valibot";
+import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
@@ -43,5 +45,28 @@ describe("verifier metrics", () => {
       'x402_verifier_payments_refused_total{route="/services/llm/*",namespace="shop",offer="llm",reason="other"} 5000',
       'x402_verifier_payments_refused_total{route="/services/llm/*",namespace="shop",offer="llm",reason="invalid_exact_evm_payload_signature"} 1',
     ]);
+  });
+
+  it("counts revenue per offer, chain and asset under obol-stack's labels, once per settled payment, exact in atomic units", () => {
+    const metrics = verifierMetrics();
+    metrics.answered(undefined, 200, 0.0001); // no route: no revenue series appears
+    for (let i = 0; i < 3; i++) metrics.settled(route());
+    const text = metrics.registry.render();
+    const labels = 'offer_namespace="shop",offer_name="llm",chain="base-sepolia",asset_symbol="USDC",asset="0x036CbD53842c5426634e7929541eC2318f3dCF7e"';
+    expect(text).toContain(`x402_verifier_revenue_atomic_total{${labels}} 3000\n`);
+    expect(text).toContain(`x402_verifier_revenue_total{${labels}} 0.003\n`);
+    expect(text.split("\n").filter((line) => line.startsWith("x402_verifier_revenue"))).toHaveLength(2);
+  });
+
+  it("ships recording rules that read only series the verifier exports", () => {
+    const rules = parse(readFileSync(new URL("../manifests/monitoring/x402-revenue.rules.yaml", import.meta.url), "utf8")) as { groups: { rules: { record: string; expr: string }[] }[] };
+    const metrics = verifierMetrics();
+    metrics.settled(route());
+    const exported = new Set(metrics.registry.render().split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]));
+    const records = rules.groups.flatMap((g) => g.rules);
+    expect(records.map((r) => r.record)).toContain("x402:revenue:7d_by_offer");
+    for (const rule of records) {
+      for (const metric of rule.expr.match(/x402_[a-z_]+/g) ?? []) expect([rule.record, exported.has(metric)]).toEqual([rule.record, true]);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { metricReason } from "./x402/reasons.ts";
 
 export type VerifierMetrics = ReturnType<typeof verifierMetrics>;
 
-type RouteSeries = { byStatus: Map<number, BoundCounter>; required: BoundCounter; latency: BoundHistogram };
+type RouteSeries = { byStatus: Map<number, BoundCounter>; required: BoundCounter; latency: BoundHistogram; revenue?: { atomic: BoundCounter; tokens: BoundCounter } };
 
 export function verifierMetrics(registry: Registry = createRegistry()) {
   const requests = registry.counter("x402_verifier_requests_total", "ForwardAuth requests, by answer status.");
@@ -17,13 +17,21 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
   const refusedPayments = registry.counter("x402_verifier_payments_refused_total", "Payments refused, by reason.");
   const latency = registry.histogram("x402_verifier_request_duration_seconds", "Time to answer a ForwardAuth request.", LATENCY_BUCKETS);
   const routes = registry.gauge("x402_verifier_routes", "PaymentRoutes in the route table.");
+  // Revenue under the labels obol-stack's dashboards use. Counters, not gauges: they only grow,
+  // and increase() over them survives a restart. Atomic units are exact up to 2^53 per series.
+  const revenueAtomic = registry.counter("x402_verifier_revenue_atomic_total", "Settled amounts in the asset's atomic units.");
+  const revenue = registry.counter("x402_verifier_revenue_total", "Settled amounts in whole tokens (atomic units / 10^decimals).");
+  const revenueLabels = (route: PricedRoute) =>
+    ({ offer_namespace: route.namespace, offer_name: route.offer, chain: route.network.name, asset_symbol: route.network.symbol, asset: route.network.asset });
   const labels = (route: PricedRoute | undefined) =>
     route ? { route: route.pattern, namespace: route.namespace, offer: route.offer } : { route: "", namespace: "", offer: "" };
 
   const seriesByRoute = new WeakMap<PricedRoute, RouteSeries>();
   const bind = (route: PricedRoute | undefined): RouteSeries => {
     const l = labels(route);
-    return { byStatus: new Map(), required: required.labels(l), latency: latency.labels(l) };
+    const bound: RouteSeries = { byStatus: new Map(), required: required.labels(l), latency: latency.labels(l) };
+    if (route) bound.revenue = { atomic: revenueAtomic.labels(revenueLabels(route)), tokens: revenue.labels(revenueLabels(route)) };
+    return bound;
   };
   const unrouted = bind(undefined);
   const seriesOf = (route: PricedRoute | undefined) => {
@@ -44,7 +52,12 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
       series.latency.observe(seconds);
     },
     verified: (route: PricedRoute) => verified.inc(labels(route)),
-    settled: (route: PricedRoute) => settled.inc(labels(route)),
+    settled(route: PricedRoute) {
+      settled.inc(labels(route));
+      const revenue = seriesOf(route).revenue!;
+      revenue.atomic.inc(Number(route.amount));
+      revenue.tokens.inc(Number(route.amount) / 10 ** route.network.decimals);
+    },
     /** The reason is counted under a fixed label set: a facilitator's free text never becomes a series. */
     refused: (route: PricedRoute | undefined, reason: string) => refusedPayments.inc({ ...labels(route), reason: metricReason(reason) }),
     routes: (count: number) => routes.set(count),

@@ -34,6 +34,12 @@ const spec = (price = "0.001", extra: object = {}) => ({
   upstreamAuth: { secretKeyRef: { name: UPSTREAM.secret, key: UPSTREAM.secretKey }, scheme: "Bearer" },
   ...extra,
 });
+/** The verifier's settled revenue for llm/qwen, in atomic units (0 before any payment). */
+const qwenRevenue = async () => {
+  const text = await (await fetch(new URL("/metrics", stack.verifierUrl))).text();
+  const line = text.split("\n").find((l) => l.startsWith('x402_verifier_revenue_atomic_total{offer_namespace="llm",offer_name="qwen",chain="base-sepolia",asset_symbol="USDC"'));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+};
 const child = (kind: ChildKind, namespace: string, name: string) =>
   getOrUndefined<{ metadata: { ownerReferences?: { uid: string; controller: boolean }[] }; spec: Record<string, unknown>; status?: Record<string, unknown> }>(stack.admin, resourcePath(CHILD_RESOURCES[kind], namespace, name));
 
@@ -86,6 +92,7 @@ describe("on Node", () => {
     const v1Buyer = privateKeyToAccount(stack.chain.accounts[2]!.privateKey);
     const v2Buyer = privateKeyToAccount(stack.chain.accounts[3]!.privateKey);
     const [sellerBefore, v1Before, v2Before] = await Promise.all([usdcBalance(stack, stack.payTo), usdcBalance(stack, v1Buyer.address), usdcBalance(stack, v2Buyer.address)]);
+    const revenueBefore = await qwenRevenue();
 
     const v1 = await wrapV1(fetch, v1Buyer, 1_000_000n)(`${stack.traefik.url}/services/qwen/v1/chat/completions`);
     expect(v1.status).toBe(200);
@@ -102,6 +109,8 @@ describe("on Node", () => {
     expect(await usdcBalance(stack, stack.payTo)).toBe(sellerBefore + 2000n);
     expect(await usdcBalance(stack, v1Buyer.address)).toBe(v1Before - 1000n);
     expect(await usdcBalance(stack, v2Buyer.address)).toBe(v2Before - 1000n);
+    // The verifier's revenue series say what the chain says.
+    expect(await qwenRevenue()).toBe(revenueBefore + 2000);
   });
 
   it("route hijack across namespaces: a more specific PaymentRoute elsewhere neither reprices nor redirects an offer's requests", async () => {
