@@ -6,6 +6,7 @@ import { apiVersionOf, HTTP_ROUTE, MIDDLEWARE, REFERENCE_GRANT } from "./kinds.t
 import type { KubeObject } from "./kube.ts";
 import { childName } from "./names.ts";
 import { definedOnly } from "./defined-only.ts";
+import { upstreamAuthOf } from "./implicit-upstream-auth.ts";
 import { caip2 } from "./networks.ts";
 import { childMetadata, type OfferIdentity } from "./ownership.ts";
 import { MAX_DESCRIPTION_LENGTH, PAYMENT_ROUTE_API_VERSION, PAYMENT_ROUTE_KIND } from "./payment-route.ts";
@@ -69,7 +70,7 @@ export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealt
       approxTokensPerRequest: price.model === "perMTok" ? TOKENS_PER_REQUEST : undefined,
       perHour: price.model === "perHour" ? inputs.perHour : undefined,
       approxSecondsPerRequest: price.model === "perHour" ? SECONDS_PER_REQUEST : undefined,
-      upstreamAuth: spec.upstreamAuth,
+      upstreamAuth: upstreamAuthOf(spec),
       upstreamHealthy,
     }),
   };

@@ -20,8 +20,8 @@ describe("networks", () => {
   });
 
   it("knows the names obol-stack's offers use for the same networks", () => {
-    expect(Object.fromEntries(["mainnet", "ethereum", "base-mainnet", "polygon-mainnet", "avalanche-mainnet", "arbitrum-one", "arbitrum-sepolia", "eip155:42161"].map((id) => [id, findNetwork(DEFAULT_NETWORKS, id)?.name]))).toEqual({
-      "mainnet": "ethereum", "ethereum": "ethereum", "base-mainnet": "base", "polygon-mainnet": "polygon", "avalanche-mainnet": "avalanche",
+    expect(Object.fromEntries(["mainnet", "ethereum-mainnet", "arbitrum", "ethereum", "base-mainnet", "polygon-mainnet", "avalanche-mainnet", "arbitrum-one", "arbitrum-sepolia", "eip155:42161"].map((id) => [id, findNetwork(DEFAULT_NETWORKS, id)?.name]))).toEqual({
+      "mainnet": "ethereum", "ethereum-mainnet": "ethereum", "arbitrum": "arbitrum-one", "ethereum": "ethereum", "base-mainnet": "base", "polygon-mainnet": "polygon", "avalanche-mainnet": "avalanche",
       "arbitrum-one": "arbitrum-one", "arbitrum-sepolia": "arbitrum-sepolia", "eip155:42161": "arbitrum-one",
     });
     for (const target of Object.values(NETWORK_ALIASES)) expect(findNetwork(DEFAULT_NETWORKS, target)).toBeDefined();

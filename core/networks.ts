@@ -31,6 +31,8 @@ export const DEFAULT_NETWORKS: readonly Network[] = [
 /** Other names obol-stack's offers use for the same networks. */
 export const NETWORK_ALIASES: Readonly<Record<string, string>> = {
   "mainnet": "ethereum",
+  "ethereum-mainnet": "ethereum",
+  "arbitrum": "arbitrum-one",
   "base-mainnet": "base",
   "polygon-mainnet": "polygon",
   "avalanche-mainnet": "avalanche",
