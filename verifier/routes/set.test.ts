@@ -29,6 +29,12 @@ describe("compileRoutes", () => {
     }]);
   });
 
+  it("refuses a route that asks for another namespace's Secret, instead of reading its own namespace's without a word", () => {
+    const set = compileRoutes([route("borrower", { upstreamAuth: { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY", namespace: "other-tenant" }, scheme: "Bearer" } })], DEFAULT_NETWORKS);
+    expect(set.table.lookup("/services/borrower/x")).toBeUndefined();
+    expect(set.admissions[0]).toMatchObject({ admitted: false, reason: "InvalidSpec", message: expect.stringContaining("spec.upstreamAuth.secretKeyRef.namespace: is not a field") });
+  });
+
   it("gives a contested pattern to the older route and says so on the newer one", () => {
     const set = compileRoutes([route("newer", { pattern: "/x/*" }, "2026-02-01T00:00:00Z"), route("older", { pattern: "/x/*" }, "2026-01-01T00:00:00Z")], DEFAULT_NETWORKS);
     expect(set.table.lookup("/x/1")?.key).toBe("shop/older");
