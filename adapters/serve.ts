@@ -11,15 +11,21 @@ declare const Deno: { serve(options: { hostname: string; port: number; onListen?
 
 /** Node only: handles a request itself (true) or leaves it to the fetch handler (false). */
 export type FastPath = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+/** Deno only: answers a request itself, or leaves it to the fetch handler (undefined). */
+export type FetchFastPath = (request: Request) => Response | Promise<Response> | undefined;
 
-export async function serveFetch(fetch: Fetch, hostname: string, port: number, fastPath?: FastPath): Promise<Listening> {
+/** The hot path of each runtime's own server, beside the app that serves everything else. */
+export type FastPaths = { node?: FastPath; deno?: FetchFastPath };
+
+export async function serveFetch(fetch: Fetch, hostname: string, port: number, fast: FastPaths = {}): Promise<Listening> {
   if (typeof Deno !== "undefined") {
-    const server = Deno.serve({ hostname, port, onListen: () => {} }, fetch);
+    const deno = fast.deno;
+    const server = Deno.serve({ hostname, port, onListen: () => {} }, deno ? (request) => deno(request) ?? fetch(request) : fetch);
     return { hostname: server.addr.hostname, port: server.addr.port, close: () => server.shutdown() };
   }
   const listener = getRequestListener(fetch);
   const server = http.createServer((req, res) => {
-    if (!fastPath?.(req, res)) void listener(req, res);
+    if (!fast.node?.(req, res)) void listener(req, res);
   });
   server.keepAliveTimeout = 65_000; // longer than Traefik's idle timeout, so it never reuses a closed connection
   return await new Promise<Listening>((resolve, reject) => {

@@ -38,15 +38,36 @@ export function verifierApp(deps: AppDeps): Hono {
   const app = opsApp({ notReady: () => (deps.ready() ? undefined : "no route table loaded yet"), registry: deps.metrics.registry });
   app.all("/verify", async (c) => {
     const raw = c.req.raw.headers;
-    const answer = await verify((name) => raw.get(name), c.req.query("route"), deps);
-    try {
-      return new Response(answer.body === "" ? null : answer.body, { status: answer.status, headers: answer.headers });
-    } catch (error) {
-      const fallback = internalError(error, deps).answer;
-      return new Response(fallback.body, { status: fallback.status, headers: fallback.headers });
-    }
+    return responseOf(await verify((name) => raw.get(name), c.req.query("route"), deps), deps);
   });
   return app;
+}
+
+function responseOf(answer: Answer, deps: AppDeps): Response {
+  try {
+    return new Response(answer.body === "" ? null : answer.body, { status: answer.status, headers: answer.headers });
+  } catch (error) {
+    const fallback = internalError(error, deps).answer;
+    return new Response(fallback.body, { status: fallback.status, headers: fallback.headers });
+  }
+}
+
+/**
+ * /verify for Deno's own server (Deno.serve), ahead of the app: no routing and no context
+ * object per call, the target read from the request's URL string as it is.
+ */
+export function verifyFetchFastPath(deps: AppDeps) {
+  return (request: Request): Response | Promise<Response> | undefined => {
+    const url = request.url;
+    const path = url.indexOf("/", url.indexOf("//") + 2);
+    if (path < 0 || !url.startsWith("/verify", path)) return undefined;
+    const end = path + "/verify".length;
+    if (end !== url.length && url[end] !== "?") return undefined;
+    const via = end === url.length ? undefined : new URLSearchParams(url.slice(end + 1)).get("route") ?? undefined;
+    const headers = request.headers;
+    const answer = verify((name) => headers.get(name), via, deps);
+    return answer instanceof Promise ? answer.then((a) => responseOf(a, deps), (error) => responseOf(internalError(error, deps).answer, deps)) : responseOf(answer, deps);
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { serveFetch } from "../adapters/serve.ts";
 import { boundedSlots } from "../adapters/slots.ts";
 import type { Network } from "../core/networks.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { type AppDeps, verifierApp, verifyFastPath } from "./app.ts";
+import { type AppDeps, verifierApp, verifyFastPath, verifyFetchFastPath } from "./app.ts";
 import { verifierMetrics } from "./metrics.ts";
 import { memoryReplayGuard } from "./replay-guard.ts";
 import { watchClusterRoutes } from "./routes/cluster-source.ts";
@@ -53,7 +53,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     isContract: isContract ? (route, address) => isContract(route.network, address) : undefined,
     answerTimeoutMs: options.answerTimeoutMs, slots: boundedSlots(options.maxConcurrentPayments), log, metrics,
   };
-  const server = await serveFetch(verifierApp(deps).fetch, options.listen.hostname, options.listen.port, verifyFastPath(deps));
+  const server = await serveFetch(verifierApp(deps).fetch, options.listen.hostname, options.listen.port, { node: verifyFastPath(deps), deno: verifyFetchFastPath(deps) });
   return {
     hostname: server.hostname,
     port: server.port,

@@ -1,0 +1,39 @@
+// Deno's fast path for /verify must answer exactly as the app does, and leave every other
+// path to the app.
+import { describe, expect, it } from "vitest";
+import { type AppDeps, verifierApp, verifyFetchFastPath } from "./app.ts";
+import { verifierMetrics } from "./metrics.ts";
+import { quiet, scripted, SETTLED, signedPayment, VALID, verifierDeps } from "./test-support.ts";
+
+const deps = (): AppDeps => ({ ...verifierDeps(scripted(VALID, SETTLED).facilitator), metrics: verifierMetrics(), log: quiet, ready: () => true });
+const forwarded = { "x-forwarded-uri": "/services/llm/v1/chat", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com" };
+const snapshot = async (response: Response) => ({ status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() });
+
+describe("verifyFetchFastPath", () => {
+  it.each([
+    ["/verify", forwarded],
+    ["/verify?route=shop%2Fllm-payment", forwarded],
+    ["/verify?route=zzz%2Fabsent", forwarded],
+    ["/verify", { ...forwarded, "x-forwarded-uri": "/free/path" }],
+    ["/verify", { ...forwarded, "x-forwarded-uri": "/services/llm/%2e%2e/x" }],
+    ["/verify", { ...forwarded, "x-payment": "not base64 at all!" }],
+  ])("answers %s as the app does", async (target, headers) => {
+    const shared = deps();
+    const viaApp = await snapshot(await verifierApp(shared).fetch(new Request(`http://127.0.0.1:8080${target}`, { headers })));
+    const fast = verifyFetchFastPath(shared)(new Request(`http://127.0.0.1:8080${target}`, { headers }));
+    expect(fast).toBeDefined();
+    expect(await snapshot(await fast!)).toEqual(viaApp);
+  });
+
+  it("answers a paid request (settled) as the app does, with the same receipt headers", async () => {
+    const headers = { ...forwarded, "x-payment": await signedPayment() };
+    const viaApp = await snapshot(await verifierApp(deps()).fetch(new Request("http://127.0.0.1:8080/verify", { headers })));
+    const fast = await verifyFetchFastPath(deps())(new Request("http://127.0.0.1:8080/verify", { headers }))!;
+    expect(viaApp.status).toBe(200);
+    expect(await snapshot(fast)).toEqual(viaApp);
+  });
+
+  it.each(["/healthz", "/readyz", "/metrics", "/verify/", "/verifyx", "/x/verify", "/"])("leaves %s to the app", (target) => {
+    expect(verifyFetchFastPath(deps())(new Request(`http://127.0.0.1:8080${target}`))).toBeUndefined();
+  });
+});
