@@ -26,6 +26,12 @@ const UNPAID = "X-PAYMENT header is required";
 const CACHED_ANSWERS = 4096;
 const CACHED_RESOURCE_LENGTH = 512;
 const unpaidAnswers = new Map<string, { route: PricedRoute; answer: Answer }>();
+/** Answers given again and again (the cache's): a server may keep them prepared. */
+const sharedAnswers = new WeakSet<Answer>();
+
+export function isSharedAnswer(answer: Answer): boolean {
+  return sharedAnswers.has(answer);
+}
 
 /**
  * The 402 for a request that carries no payment, the verifier's most frequent answer: the
@@ -46,6 +52,7 @@ export function paymentRequiredAnswer(route: PricedRoute, resource: string): Ans
   if (cached) unpaidAnswers.delete(key);
   else if (unpaidAnswers.size >= CACHED_ANSWERS) unpaidAnswers.delete(unpaidAnswers.keys().next().value!);
   unpaidAnswers.set(key, { route, answer });
+  sharedAnswers.add(answer);
   return answer;
 }
 

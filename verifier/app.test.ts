@@ -25,6 +25,16 @@ describe("verifyFetchFastPath", () => {
     expect(await snapshot(await fast!)).toEqual(viaApp);
   });
 
+  it("answers a repeated unpaid request from its prepared response, the same bytes every time", async () => {
+    const shared = deps();
+    const fast = verifyFetchFastPath(shared);
+    const ask = () => fast(new Request("http://127.0.0.1:8080/verify", { headers: forwarded }))!;
+    const first = await snapshot(await ask());
+    expect(first.status).toBe(402);
+    for (let i = 0; i < 3; i++) expect(await snapshot(await ask())).toEqual(first);
+    expect(await snapshot(await verifierApp(shared).fetch(new Request("http://127.0.0.1:8080/verify", { headers: forwarded })))).toEqual(first);
+  });
+
   it("answers a paid request (settled) as the app does, with the same receipt headers", async () => {
     const headers = { ...forwarded, "x-payment": await signedPayment() };
     const viaApp = await snapshot(await verifierApp(deps()).fetch(new Request("http://127.0.0.1:8080/verify", { headers })));

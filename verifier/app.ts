@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hono } from "hono";
 import type { Logger } from "../adapters/log.ts";
 import { opsApp } from "../adapters/ops-app.ts";
-import { type Answer, refused, RETRY_AFTER_SECONDS } from "./answer.ts";
+import { type Answer, isSharedAnswer, refused, RETRY_AFTER_SECONDS } from "./answer.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
 import { forwardAuth } from "./forward-auth.ts";
 import type { VerifierMetrics } from "./metrics.ts";
@@ -56,6 +56,19 @@ function responseOf(answer: Answer, deps: AppDeps): Response {
  * /verify for Deno's own server (Deno.serve), ahead of the app: no routing and no context
  * object per call, the target read from the request's URL string as it is.
  */
+/**
+ * A Response per shared answer (the cached unpaid 402s), cloned for each request: a clone
+ * copies headers Deno has already validated, where a new Response validates every byte of
+ * the 402's long payment-required header again. At most one per cached answer.
+ */
+const templates = new WeakMap<Answer, Response>();
+function cachedResponseOf(answer: Answer, deps: AppDeps): Response {
+  if (!isSharedAnswer(answer)) return responseOf(answer, deps);
+  let template = templates.get(answer);
+  if (!template) templates.set(answer, template = responseOf(answer, deps));
+  return template.clone();
+}
+
 export function verifyFetchFastPath(deps: AppDeps) {
   return (request: Request): Response | Promise<Response> | undefined => {
     const url = request.url;
@@ -66,7 +79,7 @@ export function verifyFetchFastPath(deps: AppDeps) {
     const via = end === url.length ? undefined : new URLSearchParams(url.slice(end + 1)).get("route") ?? undefined;
     const headers = request.headers;
     const answer = verify((name) => headers.get(name), via, deps);
-    return answer instanceof Promise ? answer.then((a) => responseOf(a, deps), (error) => responseOf(internalError(error, deps).answer, deps)) : responseOf(answer, deps);
+    return answer instanceof Promise ? answer.then((a) => responseOf(a, deps), (error) => responseOf(internalError(error, deps).answer, deps)) : cachedResponseOf(answer, deps);
   };
 }
 
