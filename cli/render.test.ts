@@ -60,23 +60,19 @@ describe("render command", () => {
     expect(docs[1].spec.forwardAuth.address).toBe("http://x402-verifier.x402.svc.cluster.local:8080/verify?route=shop%2Falpha-payment");
   });
 
-  it("exits 1 naming the offer and the field of an invalid offer", { timeout: 60_000 }, () => {
-    const bad = offers.replace("0x3333333333333333333333333333333333333333", "0x33");
+  it.each([
+    ["an invalid value", offers.replace("0x3333333333333333333333333333333333333333", "0x33"), "spec.payment.payTo: must be 0x followed by 40 hex digits"],
+    [
+      "a field it does not implement (never rendering the offer without it)",
+      offers.replace('price: {perRequest: "0.25"}}', 'price: {perRequest: "0.25"}, asset: {address: "0x4444444444444444444444444444444444444444", symbol: OBOL, decimals: 18, transferMethod: permit2}}'),
+      "spec.payment.asset: is not implemented yet",
+    ],
+  ])("exits 1 naming the offer and the field for %s", { timeout: 60_000 }, (_what, input, message) => {
     for (const runtime of ["node", "deno"] as const) {
-      const result = run(runtime, ["render", "-f", "-"], bad);
+      const result = run(runtime, ["render", "-f", "-"], input);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe("");
-      expect(result.stderr).toContain("ServiceOffer shop/alpha: spec.payment.payTo: must be 0x followed by 40 hex digits");
-    }
-  });
-
-  it("exits 1 naming a field it does not implement, never rendering the offer without it", { timeout: 60_000 }, () => {
-    const priced = offers.replace('price: {perRequest: "0.25"}}', 'price: {perRequest: "0.25"}, asset: {address: "0x4444444444444444444444444444444444444444", symbol: OBOL, decimals: 18, transferMethod: permit2}}');
-    for (const runtime of ["node", "deno"] as const) {
-      const result = run(runtime, ["render", "-f", "-"], priced);
-      expect(result.code).toBe(1);
-      expect(result.stdout).toBe("");
-      expect(result.stderr).toContain("ServiceOffer shop/alpha: spec.payment.asset: is not implemented yet");
+      expect(result.stderr).toContain(`ServiceOffer shop/alpha: ${message}`);
     }
   });
 

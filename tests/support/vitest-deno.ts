@@ -18,10 +18,13 @@ function wrap(runner: typeof nodeTest.it) {
   fn.skip = (name: string, _body: Body) => runner(name, { skip: true }, () => {});
   fn.only = fn;
   // Like vitest: an array case is spread into the body's arguments.
-  fn.each = <T>(cases: readonly T[]) => (name: string, body: (...args: never[]) => unknown) => {
+  // Like vitest: options (a timeout) may come between the name and the body.
+  fn.each = <T>(cases: readonly T[]) => (name: string, optionsOrBody: number | Options | ((...args: never[]) => unknown), maybeBody?: (...args: never[]) => unknown) => {
+    const body = typeof optionsOrBody === "function" ? optionsOrBody : maybeBody!;
+    const options = typeof optionsOrBody === "function" ? undefined : optionsOrBody;
     for (const c of cases) {
       const args = (Array.isArray(c) ? c : [c]) as never[];
-      fn(formatName(name, args), () => body(...args));
+      fn(formatName(name, args), options, () => body(...args));
     }
   };
   return fn;
