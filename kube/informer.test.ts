@@ -74,16 +74,19 @@ describe("startInformer", () => {
 async function scripted(items: () => unknown[]) {
   let send: ((line: unknown) => void) | undefined;
   let end: (() => void) | undefined;
+  let watches = 0;
   const server = await startTestApiServer((req) => {
     if (!req.query.watch) return { body: { kind: "PaymentRouteList", apiVersion: "obol.org/v1alpha1", metadata: { resourceVersion: "5" }, items: items() } };
+    watches++;
     return { stream: (write, close) => ((send = write), (end = close)) };
   });
   cleanup.push(server.close);
-  return { server, send: (line: unknown) => send!(line), end: () => end!(), watching: () => send !== undefined };
+  /** How many watches were opened: after a relist, send only once the next one is open. */
+  return { server, send: (line: unknown) => send!(line), end: () => end!(), watching: () => send !== undefined, watches: () => watches };
 }
 
 describe("startInformer's changes", () => {
-  it("tells of every other version and of deletions, the server's copy being the truth; a relist is diffed against the cache", async () => {
+  it("tells of every other version and of deletions, the server's copy being the truth; a relist is diffed against the cache", { timeout: 20_000 }, async () => {
     let listed = [served("a", "5"), served("b", "5")];
     const api = await scripted(() => listed);
     const changes: string[] = [];
@@ -108,6 +111,7 @@ describe("startInformer's changes", () => {
     expect(changes).toEqual(["+a@5", "+b@5", "+a@6", "+b@4", "+a@7", "+c@7", "-b@4"]);
     expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(["a", "c"]);
     // After an etcd restore versions go backwards: the relist still replaces what is held.
+    await waitFor("watching again", async () => api.watches() === 2, 5000);
     listed = [served("a", "3"), served("c", "7")];
     api.send({ type: "ERROR", object: { code: 410, message: "too old" } });
     await waitFor("relisted again", async () => syncs === 3, 5000);
