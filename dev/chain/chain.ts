@@ -1,7 +1,8 @@
 // A throwaway local EVM chain for tests: `hardhat node` in a child process, with a
 // USDC-compatible EIP-3009 token at the canonical base-sepolia USDC address (so code that
-// looks the token up by network finds it), Multicall3 at its canonical address, and the
-// Hardhat dev accounts holding USDC.
+// looks the token up by network finds it), Multicall3 at its canonical address, our own
+// Permit2 and x402 exact Permit2 proxy at theirs, an 18-decimal OBOL-like token paid through
+// Permit2, and the Hardhat dev accounts holding USDC and that token.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -25,6 +26,12 @@ export const USDC_ADDRESS: Address = "0x036CbD53842c5426634e7929541eC2318f3dCF7e
 /** Where Multicall3 sits on every public EVM chain; the official x402 facilitator reads through it. */
 export const MULTICALL3_ADDRESS: Address = "0xcA11bde05977b3631167028862bE2a173976CA11";
 export const INITIAL_USDC = 1_000_000_000n; // 1000 USDC, 6 decimals
+/** Canonical addresses, as @x402/evm exports them (docs/permit2-facts.md). */
+export const PERMIT2_ADDRESS: Address = "0x000000000022D473030F116dDEE9F6B43aC78BA3";
+export const EXACT_PERMIT2_PROXY_ADDRESS: Address = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001";
+/** Where the local chain's OBOL-like test token lives (any free address would do). */
+export const OBOL_ADDRESS: Address = "0x0B01000000000000000000000000000000000b01";
+export const INITIAL_OBOL = 1_000n * 10n ** 18n; // 1000 OBOL, 18 decimals
 
 export type Chain = {
   rpcUrl: string;
@@ -32,6 +39,8 @@ export type Chain = {
   token: Address;
   accounts: { address: Address; privateKey: Hex }[];
   abi: Abi;
+  /** The OBOL-like 18-decimal token, paid through Permit2 (no EIP-3009). */
+  obol: { address: Address; abi: Abi };
   /** viem chain object for this node, for createPublicClient/createWalletClient. */
   viemChain: ViemChain;
   stop(): Promise<void>;
@@ -47,7 +56,9 @@ const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function startChain(options: { chainId?: number } = {}): Promise<Chain> {
   const chainId = options.chainId ?? 84532;
-  const [compiled, multicall, port] = await Promise.all([compileTestUSDC(), compileContract("Multicall3"), freePort()]);
+  const [compiled, multicall, permit2, proxy, obol, port] = await Promise.all([
+    compileTestUSDC(), compileContract("Multicall3"), compileContract("Permit2"), compileContract("X402ExactPermit2Proxy"), compileContract("TestObol"), freePort(),
+  ]);
   const rpcUrl = `http://127.0.0.1:${port}`;
 
   const child = spawn(
@@ -84,33 +95,36 @@ export async function startChain(options: { chainId?: number } = {}): Promise<Ch
       rpcUrls: { default: { http: [rpcUrl] } },
     });
     const accounts = await devAccounts(rpcUrl);
-    await installToken(viemChain, compiled, accounts);
+    await installToken(viemChain, USDC_ADDRESS, compiled, accounts, INITIAL_USDC);
+    await installToken(viemChain, OBOL_ADDRESS, obol, accounts, INITIAL_OBOL);
     await rpc(rpcUrl, "hardhat_setCode", [MULTICALL3_ADDRESS, multicall.deployedBytecode]);
-    return { rpcUrl, chainId, token: USDC_ADDRESS, accounts, abi: compiled.abi, viemChain, stop };
+    await rpc(rpcUrl, "hardhat_setCode", [PERMIT2_ADDRESS, permit2.deployedBytecode]);
+    await rpc(rpcUrl, "hardhat_setCode", [EXACT_PERMIT2_PROXY_ADDRESS, proxy.deployedBytecode]);
+    return { rpcUrl, chainId, token: USDC_ADDRESS, accounts, abi: compiled.abi, obol: { address: OBOL_ADDRESS, abi: obol.abi }, viemChain, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-async function installToken(chain: ViemChain, compiled: { abi: Abi; deployedBytecode: Hex }, accounts: Chain["accounts"]) {
+async function installToken(chain: ViemChain, address: Address, compiled: { abi: Abi; deployedBytecode: Hex }, accounts: Chain["accounts"], amount: bigint) {
   // Hardhat automines each transaction, so receipts exist as soon as the send returns.
   const transport = http(undefined, { retryCount: 0 });
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 });
   const minter = createWalletClient({ chain, transport, account: accounts[0]!.address });
   await publicClient.request({
     method: "hardhat_setCode" as never,
-    params: [USDC_ADDRESS, compiled.deployedBytecode] as never,
+    params: [address, compiled.deployedBytecode] as never,
   });
-  for (const { address } of accounts) {
+  for (const { address: holder } of accounts) {
     const hash = await minter.writeContract({
-      address: USDC_ADDRESS,
+      address,
       abi: compiled.abi,
       functionName: "mint",
-      args: [address, INITIAL_USDC],
+      args: [holder, amount],
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`minting USDC to ${address} failed (tx ${hash})`);
+    if (receipt.status !== "success") throw new Error(`minting ${address} to ${holder} failed (tx ${hash})`);
   }
 }
 

@@ -25,7 +25,9 @@ export function compileTestUSDC(): Promise<Compiled> {
   return compileContract("TestUSDC");
 }
 
-export async function compileContract(name: "TestUSDC" | "Multicall3"): Promise<Compiled> {
+export type ContractName = "TestUSDC" | "Multicall3" | "Permit2" | "X402ExactPermit2Proxy" | "TestObol";
+
+export async function compileContract(name: ContractName): Promise<Compiled> {
   const CONTRACT = name;
   const source = readFileSync(fileURLToPath(new URL(`./contracts/${CONTRACT}.sol`, import.meta.url)), "utf8");
   const key = createHash("sha256").update(JSON.stringify([source, SOLC_VERSION, SETTINGS])).digest("hex").slice(0, 16);
