@@ -29,9 +29,24 @@ function verify(header: (name: string) => string | null, via: string | undefined
   return measured(decision);
 }
 
+/** The answer when something of ours failed: not now, and no payment was taken. */
+const INTERNAL_ERROR = refused(503, "internal error; retry later", { "retry-after": RETRY_AFTER_SECONDS });
+
 function internalError(error: unknown, deps: AppDeps): Decision {
   deps.log.error("verify failed", { error: String(error) });
-  return { answer: refused(503, "internal error; retry later", { "retry-after": RETRY_AFTER_SECONDS }) };
+  return { answer: INTERNAL_ERROR };
+}
+
+/**
+ * The `route` query of a request for /verify ("/verify" or "/verify?..."), or false for any
+ * other target: both runtimes' fast paths take /verify by this one rule and leave the rest
+ * to the app.
+ */
+function verifyTarget(target: string): { via?: string } | false {
+  if (!target.startsWith("/verify")) return false;
+  if (target.length === "/verify".length) return {};
+  if (target["/verify".length] !== "?") return false;
+  return { via: new URLSearchParams(target.slice("/verify?".length)).get("route") ?? undefined };
 }
 
 export function verifierApp(deps: AppDeps): Hono {
@@ -53,10 +68,6 @@ function responseOf(answer: Answer, deps: AppDeps): Response {
 }
 
 /**
- * /verify for Deno's own server (Deno.serve), ahead of the app: no routing and no context
- * object per call, the target read from the request's URL string as it is.
- */
-/**
  * A Response per shared answer (the cached unpaid 402s), cloned for each request: a clone
  * copies headers Deno has already validated, where a new Response validates every byte of
  * the 402's long payment-required header again. At most one per cached answer.
@@ -69,16 +80,18 @@ function cachedResponseOf(answer: Answer, deps: AppDeps): Response {
   return template.clone();
 }
 
+/**
+ * /verify for Deno's own server (Deno.serve), ahead of the app: no routing and no context
+ * object per call, the target read from the request's URL string as it is.
+ */
 export function verifyFetchFastPath(deps: AppDeps) {
   return (request: Request): Response | Promise<Response> | undefined => {
     const url = request.url;
     const path = url.indexOf("/", url.indexOf("//") + 2);
-    if (path < 0 || !url.startsWith("/verify", path)) return undefined;
-    const end = path + "/verify".length;
-    if (end !== url.length && url[end] !== "?") return undefined;
-    const via = end === url.length ? undefined : new URLSearchParams(url.slice(end + 1)).get("route") ?? undefined;
+    const target = path < 0 ? false : verifyTarget(url.slice(path));
+    if (!target) return undefined;
     const headers = request.headers;
-    const answer = verify((name) => headers.get(name), via, deps);
+    const answer = verify((name) => headers.get(name), target.via, deps);
     return answer instanceof Promise ? answer.then((a) => responseOf(a, deps), (error) => responseOf(internalError(error, deps).answer, deps)) : cachedResponseOf(answer, deps);
   };
 }
@@ -89,15 +102,13 @@ export function verifyFetchFastPath(deps: AppDeps) {
  */
 export function verifyFastPath(deps: AppDeps) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = req.url ?? "";
-    if (url !== "/verify" && !url.startsWith("/verify?")) return false;
+    const target = verifyTarget(req.url ?? "");
+    if (!target) return false;
     const headers = req.headers;
-    const query = url.indexOf("?");
-    const via = query < 0 ? undefined : new URLSearchParams(url.slice(query + 1)).get("route") ?? undefined;
     const answer = verify((name) => {
       const value = headers[name];
       return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-    }, via, deps);
+    }, target.via, deps);
     const send = (a: Answer) => {
       try {
         res.writeHead(a.status, a.headers);
@@ -105,8 +116,8 @@ export function verifyFastPath(deps: AppDeps) {
       } catch (error) {
         // Every header value is validated before money moves; this is the last line, never a crash.
         deps.log.error("answer could not be sent", { status: a.status, error: String(error) });
-        if (!res.headersSent) res.writeHead(503, { "content-type": "application/json", "retry-after": RETRY_AFTER_SECONDS });
-        res.end(JSON.stringify({ error: "internal error; retry later" }));
+        if (!res.headersSent) res.writeHead(INTERNAL_ERROR.status, INTERNAL_ERROR.headers);
+        res.end(INTERNAL_ERROR.body);
       }
     };
     if (answer instanceof Promise) answer.then(send, (error) => send(internalError(error, deps).answer));
