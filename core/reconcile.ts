@@ -72,7 +72,8 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
   if (!validation.ok) {
     const message = formatFieldIssues(validation.issues);
     // A valid offer on a reserved path says so (ReservedPath); anything else is an invalid spec.
-    const reason = validation.issues.every((i) => i.reason !== undefined && i.reason === validation.issues[0]!.reason) ? validation.issues[0]!.reason! : "InvalidSpec";
+    const first = validation.issues[0]?.reason;
+    const reason = first !== undefined && validation.issues.every((i) => i.reason === first) ? first : "InvalidSpec";
     const invalid: ConditionState = { status: "False", reason, message };
     const states: [ConditionType, ConditionState][] = [
       ["UpstreamHealthy", { status: "Unknown", reason, message: reason === "InvalidSpec" ? "not probed while the spec is invalid" : "not probed while the offer cannot be published" }],

@@ -1,6 +1,6 @@
-// What an informer keeps: one copy per object, by "namespace/name", never replaced by an
-// older one, and findable by secondary keys (client-go's Indexer). Kept apart from the
-// watch so that the rules of "newer" can be read and tested on their own.
+// What an informer keeps: one copy per object, by "namespace/name", findable by secondary
+// keys (client-go's Indexer), and the rule of "newer" that keeps our own write's answer from
+// being rolled back (isNews). Kept apart from the watch so both can be read and tested alone.
 
 /** What the store needs of a kept object: its identity and its version. */
 export type Cached = { metadata: { name: string; namespace?: string; resourceVersion?: string } };

@@ -30,7 +30,10 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
   const bind = (route: PricedRoute | undefined): RouteSeries => {
     const l = labels(route);
     const bound: RouteSeries = { byStatus: new Map(), required: required.labels(l), latency: latency.labels(l) };
-    if (route) bound.revenue = { atomic: revenueAtomic.labels(revenueLabels(route)), tokens: revenue.labels(revenueLabels(route)) };
+    if (route) {
+      const r = revenueLabels(route);
+      bound.revenue = { atomic: revenueAtomic.labels(r), tokens: revenue.labels(r) };
+    }
     return bound;
   };
   const unrouted = bind(undefined);
