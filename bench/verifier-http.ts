@@ -48,33 +48,28 @@ spec: {pattern: "/services/llm/*", price: "0.001", amount: "1000", payTo: "${PAY
     const honoUrl = `http://127.0.0.1:${honoPort}/services/llm/v1/chat`;
     // Each server answers once before it is measured: compilation is not what we measure.
     for (const url of [`http://127.0.0.1:${verifierDenoPort}/verify`, `http://127.0.0.1:${bareDenoPort}/verify`]) await load(url, forwarded, { connections: 32, seconds: 1 });
+    // One load per server per round: its answers per second and the server's CPU per answer.
     const measured = async (name: string, server: Running, url: string, headers: Record<string, string>) => {
       const before = cpuMs(server.child.pid!);
       const result = await load(url, headers);
       const spent = cpuMs(server.child.pid!) - before;
       check(name, result);
-      return (spent * 1000) / result.total; // µs per answer
+      return { rps: result.rps, us: (spent * 1000) / result.total };
     };
     const cpu = { verifier: [] as number[], verifierDeno: [] as number[], bare: [] as number[], bareDeno: [] as number[], hono: [] as number[] };
-
+    const rps = { verifier: [] as number[], bare: [] as number[], hono: [] as number[] };
     const vsBare: number[] = [];
     const vsHono: number[] = [];
-    const rps = { verifier: [] as number[], bare: [] as number[], hono: [] as number[] };
     for (let i = 0; i < rounds; i++) {
-      const b = await load(`http://127.0.0.1:${barePort}/verify`, forwarded);
-      const v = await load(`http://127.0.0.1:${verifierPort}/verify`, forwarded);
-      const h = await load(honoUrl, {});
-      for (const [name, r] of [["bare", b], ["verifier", v], ["hono", h]] as const) {
-        check(name, r);
-        rps[name].push(r.rps);
-      }
+      const b = await measured("bare", bare, `http://127.0.0.1:${barePort}/verify`, forwarded);
+      const v = await measured("verifier", verifier, `http://127.0.0.1:${verifierPort}/verify`, forwarded);
+      const h = await measured("hono", hono, honoUrl, {});
+      const bd = await measured("bare on Deno", bareDeno, `http://127.0.0.1:${bareDenoPort}/verify`, forwarded);
+      const vd = await measured("verifier on Deno", verifierDeno, `http://127.0.0.1:${verifierDenoPort}/verify`, forwarded);
+      for (const [name, r] of [["bare", b], ["verifier", v], ["hono", h]] as const) rps[name].push(r.rps);
+      for (const [name, r] of [["bare", b], ["verifier", v], ["hono", h], ["bareDeno", bd], ["verifierDeno", vd]] as const) cpu[name].push(r.us);
       vsBare.push(v.rps / b.rps);
       vsHono.push(v.rps / h.rps);
-      cpu.bare.push(await measured("bare", bare, `http://127.0.0.1:${barePort}/verify`, forwarded));
-      cpu.verifier.push(await measured("verifier", verifier, `http://127.0.0.1:${verifierPort}/verify`, forwarded));
-      cpu.bareDeno.push(await measured("bare on Deno", bareDeno, `http://127.0.0.1:${bareDenoPort}/verify`, forwarded));
-      cpu.verifierDeno.push(await measured("verifier on Deno", verifierDeno, `http://127.0.0.1:${verifierDenoPort}/verify`, forwarded));
-      cpu.hono.push(await measured("hono", hono, honoUrl, {}));
     }
     const perAnswer = (k: keyof typeof cpu) => `${k} ${round(Math.min(...cpu[k]), 1)}..${round(Math.max(...cpu[k]), 1)} µs`;
     const ratios = (a: keyof typeof cpu, b: (i: number) => number) => cpu[a].map((x, i) => round(x / b(i)));
