@@ -1,6 +1,7 @@
 // The desired children of a valid offer: what Traefik, the Gateway API and the verifier
 // need to publish one paid route. Kept as plain objects of only the fields we own, which
 // is exactly what server-side apply wants to be sent.
+import { assetSpecOf } from "./assets.ts";
 import type { OperatorConfig } from "./config.ts";
 import { apiVersionOf, HTTP_ROUTE, MIDDLEWARE, REFERENCE_GRANT } from "./kinds.ts";
 import type { KubeObject } from "./kube.ts";
@@ -61,6 +62,8 @@ export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealt
       amount: price.amount.toString(),
       payTo: spec.payment.payTo,
       network: network.name,
+      // Written only when the offer names a token, in full, so routes priced in USDC stay as they were.
+      asset: spec.payment.asset ? assetSpecOf(offer.asset) : undefined,
       scheme: spec.payment.scheme,
       maxTimeoutSeconds: spec.payment.maxTimeoutSeconds,
       description: describeOffer(id, offer),

@@ -3,6 +3,7 @@
 // refuses both as recipients, so every payment to them would fail at settlement).
 import * as v from "valibot";
 import type { Network } from "./networks.ts";
+import { EXACT_PERMIT2_PROXY_ADDRESS, PERMIT2_ADDRESS } from "./permit2.ts";
 
 /** An EVM address as x402 and our CRDs write it: 0x and 40 hex digits, any case. */
 export const ADDRESS_PATTERN = /^0x[0-9a-fA-F]{40}$/;
@@ -11,12 +12,15 @@ export const AddressSchema = v.pipe(v.string(), v.regex(ADDRESS_PATTERN, "must b
 
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
-/** Why `payTo` can never be paid on `network`, or undefined when it can. */
-export function payToProblem(payTo: string, network: Network | undefined): string | undefined {
+/** Why `payTo` can never be paid in `token` (the network's USDC unless named) on `network`, or undefined when it can. */
+export function payToProblem(payTo: string, network: Network | undefined, token: string | undefined = network?.asset): string | undefined {
   const address = payTo.toLowerCase();
   if (address === ZERO_ADDRESS) return `must not be the zero address, which no one can collect from (got "${payTo}")`;
-  if (network && address === network.asset.toLowerCase()) {
-    return `must not be the ${network.name} token contract ${network.asset}, which no one can collect from (got "${payTo}")`;
+  if (network && token && address === token.toLowerCase()) {
+    return `must not be the ${network.name} token contract ${token}, which no one can collect from (got "${payTo}")`;
+  }
+  if (address === PERMIT2_ADDRESS.toLowerCase() || address === EXACT_PERMIT2_PROXY_ADDRESS.toLowerCase()) {
+    return `must not be the Permit2 contract or the x402 Permit2 proxy, which no one can collect from (got "${payTo}")`;
   }
   return undefined;
 }

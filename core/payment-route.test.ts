@@ -56,7 +56,7 @@ describe("routeAmount", () => {
       ok: false,
       issue: {
         field: "spec.amount",
-        message: '"1000000" disagrees with spec.price "0.002", which means 2000 atomic units of the base-sepolia token (6 decimals); set amount to "2000" or leave it out',
+        message: '"1000000" disagrees with spec.price "0.002", which means 2000 atomic units of USDC (6 decimals); set amount to "2000" or leave it out',
       },
     });
   });

@@ -2,11 +2,11 @@
 // pattern. The controller writes its spec; the verifier validates it with this schema
 // and reports admission in its status.
 import * as v from "valibot";
+import { AssetSpecSchema } from "./assets.ts";
 import { toAtomicExact } from "./decimal.ts";
 import type { FieldIssue } from "./field-issues.ts";
 import { apiVersionOf, PAYMENT_ROUTE } from "./kinds.ts";
 import { ObjectMetaSchema } from "./kube.ts";
-import type { Network } from "./networks.ts";
 import { AddressSchema } from "./pay-to.ts";
 import { decimalPrice as decimal, SecretKeyRefSchema } from "./service-offer.ts";
 
@@ -38,6 +38,8 @@ export const PaymentRouteSpecSchema = v.strictObject({
   )),
   payTo: AddressSchema,
   network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  /** The token the price is in; the network's USDC when absent. */
+  asset: v.optional(AssetSpecSchema),
   scheme: v.optional(v.picklist(["exact"]), "exact"),
   maxTimeoutSeconds: v.optional(positiveInteger, 300),
   // Every unpaid answer carries these: bounded, so a route cannot make its 402s huge.
@@ -82,14 +84,14 @@ const MAX_UINT256_DIGITS = MAX_UINT256.toString().length;
  */
 export type AmountResult = { ok: true; amount: bigint } | { ok: false; issue: FieldIssue };
 
-export function routeAmount(spec: Pick<PaymentRouteSpec, "price" | "amount">, network: Network): AmountResult {
-  const amount = priceInUnits(spec.price, network.decimals);
+export function routeAmount(spec: Pick<PaymentRouteSpec, "price" | "amount">, token: { decimals: number; symbol: string }): AmountResult {
+  const amount = priceInUnits(spec.price, token.decimals);
   if (typeof amount !== "bigint") return { ok: false, issue: amount };
   if (spec.amount === undefined || spec.amount === amount.toString()) return { ok: true, amount };
   return { ok: false, issue: {
     field: "spec.amount",
     message: `"${spec.amount}" disagrees with spec.price ${quoted(spec.price)}, which means ${amount} atomic units ` +
-      `of the ${network.name} token (${network.decimals} decimals); set amount to "${amount}" or leave it out`,
+      `of ${token.symbol} (${token.decimals} decimals); set amount to "${amount}" or leave it out`,
   } };
 }
 

@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { apiVersionOf, SERVICE_OFFER } from "./kinds.ts";
 import { ConditionSchema, ObjectMetaSchema } from "./kube.ts";
 import { AddressSchema } from "./pay-to.ts";
+import { AssetSpecSchema } from "./assets.ts";
 
 export const OFFER_API_VERSION = apiVersionOf(SERVICE_OFFER);
 export const OFFER_KIND = SERVICE_OFFER.kind;
@@ -64,6 +65,8 @@ export const ServiceOfferSpecSchema = v.strictObject({
       300,
     ),
     price: PriceSchema,
+    /** The token the price is in; the network's USDC when absent (core/assets.ts). */
+    asset: v.optional(AssetSpecSchema),
   }),
   path: v.optional(v.pipe(v.string(), v.regex(/^\/[a-zA-Z0-9/_.-]*$/, "must start with '/' and hold only letters, digits, '/', '_', '.' and '-'"))),
   upstreamAuth: v.optional(SecretKeyRefSchema),

@@ -11,8 +11,8 @@ const spec = {
 
 describe("unknownFields", () => {
   it("names every field a strict schema does not define, at every depth, and nothing else", () => {
-    const input = { ...spec, hostname: "a.example", upstream: { ...spec.upstream, healthpath: "/x" }, payment: { ...spec.payment, asset: {}, price: { perRequest: "1", perToken: "2" } } };
-    expect(unknownFields(ServiceOfferSpecSchema, input, "spec").map((i) => i.field).sort()).toEqual(["spec.hostname", "spec.payment.asset", "spec.payment.price.perToken", "spec.upstream.healthpath"]);
+    const input = { ...spec, hostname: "a.example", upstream: { ...spec.upstream, healthpath: "/x" }, payment: { ...spec.payment, asset: { address: "0x0B01000000000000000000000000000000000b01", color: "red" }, price: { perRequest: "1", perToken: "2" } } };
+    expect(unknownFields(ServiceOfferSpecSchema, input, "spec").map((i) => i.field).sort()).toEqual(["spec.hostname", "spec.payment.asset.color", "spec.payment.price.perToken", "spec.upstream.healthpath"]);
     expect(unknownFields(ServiceOfferSpecSchema, spec, "spec")).toEqual([]);
   });
 

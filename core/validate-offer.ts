@@ -2,6 +2,7 @@
 // the CRD states it) and the checks the CRD cannot make (known network, a payee that can
 // collect, price precision, a path that normalizes to itself). Each problem names its field.
 import * as v from "valibot";
+import { type Asset, resolveAsset } from "./assets.ts";
 import type { OperatorConfig } from "./config.ts";
 import type { FieldIssue } from "./field-issues.ts";
 import { findNetwork, type Network } from "./networks.ts";
@@ -14,6 +15,8 @@ import { specIssues } from "./unknown-fields.ts";
 export type ValidOffer = {
   spec: ServiceOfferSpec;
   network: Network;
+  /** What the price is counted in: the offer's asset, or the network's USDC. */
+  asset: Asset;
   price: EffectivePrice;
   /** The public path prefix, without a trailing slash ("/" only for the root). */
   path: string;
@@ -32,18 +35,23 @@ export function validateOffer(name: string, rawSpec: unknown, config: OperatorCo
     const known = config.networks.map((n) => n.name).join(", ");
     issues.push({ field: "spec.payment.network", message: `unknown network "${spec.payment.network}" (known: ${known})` });
   }
-  const payToIssue = payToProblem(spec.payment.payTo, network);
+  const asset = network ? resolveAsset(spec.payment.asset, network, "spec.payment.asset") : undefined;
+  if (asset && !asset.ok) issues.push(...asset.issues);
+  const token = asset?.ok ? asset.asset : undefined;
+  const payToIssue = payToProblem(spec.payment.payTo, network, token?.address);
   if (payToIssue) issues.push({ field: "spec.payment.payTo", message: payToIssue });
-  const price = effectivePrice(spec.payment.price, network?.decimals ?? 6);
-  if (!price.ok) issues.push(price.issue);
+  // Judged in the token's decimals; on an unknown network, in those the offer names (USDC's when it names none).
+  const decimals = token?.decimals ?? (network ? undefined : spec.payment.asset ? spec.payment.asset.decimals : 6);
+  const price = decimals === undefined ? undefined : effectivePrice(spec.payment.price, decimals);
+  if (price && !price.ok) issues.push(price.issue);
 
   const path = normalizePublicPath(spec.path ?? `/services/${name}`);
   if (typeof path !== "string") issues.push(path);
   const reserved = typeof path === "string" ? reservedPathIssue(path) : undefined;
   if (reserved) issues.push(reserved);
 
-  if (issues.length > 0 || !network || !price.ok || typeof path !== "string") return { ok: false, issues };
-  return { ok: true, offer: { spec, network, price: price.price, path } };
+  if (issues.length > 0 || !network || !token || !price?.ok || typeof path !== "string") return { ok: false, issues };
+  return { ok: true, offer: { spec, network, asset: token, price: price.price, path } };
 }
 
 /**
