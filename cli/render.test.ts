@@ -64,8 +64,13 @@ describe("render command", () => {
     ["an invalid value", offers.replace("0x3333333333333333333333333333333333333333", "0x33"), "spec.payment.payTo: must be 0x followed by 40 hex digits"],
     [
       "a field it does not implement (never rendering the offer without it)",
-      offers.replace('price: {perRequest: "0.25"}}', 'price: {perRequest: "0.25"}, asset: {address: "0x4444444444444444444444444444444444444444", symbol: OBOL, decimals: 18, transferMethod: permit2}}'),
-      "spec.payment.asset: is not implemented yet",
+      offers.replace('price: {perRequest: "0.25"}}', 'price: {perRequest: "0.25"}}\n  limits: {rps: 5}'),
+      "spec.limits: is not implemented yet",
+    ],
+    [
+      "a token without the decimals its price is counted in",
+      offers.replace('price: {perRequest: "0.25"}}', 'price: {perRequest: "0.25"}, asset: {address: "0x4444444444444444444444444444444444444444", symbol: OBOL, transferMethod: permit2}}'),
+      "spec.payment.asset.decimals: is required",
     ],
   ])("exits 1 naming the offer and the field for %s", { timeout: 60_000 }, (_what, input, message) => {
     for (const runtime of ["node", "deno"] as const) {

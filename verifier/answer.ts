@@ -2,18 +2,19 @@
 // (status, headers, body); a 2xx lets the request through with the headers Traefik
 // copies upstream (authResponseHeaders).
 import { Buffer } from "node:buffer";
-import type { PricedRoute } from "./routes/priced-route.ts";
+import { type PricedRoute, v1RequirementJson } from "./routes/priced-route.ts";
 
 export type Answer = { status: number; headers: Record<string, string>; body: string };
 
 const JSON_TYPE = { "content-type": "application/json" };
 
 export function paymentRequired(route: PricedRoute, resource: string, error: string): Answer {
-  const accepts = `${route.v1RequirementHead}${JSON.stringify(resource)}${route.v1RequirementTail}`;
-  const body = `{"x402Version":1,"error":${JSON.stringify(error)},"accepts":[${accepts}]}`;
+  // v1 lists what it can express (EIP-3009 accepts); a route paid only by Permit2 lists none there.
+  const v1Accepts = route.accepts.map((accept) => v1RequirementJson(accept, resource)).filter((json) => json !== undefined);
+  const body = `{"x402Version":1,"error":${JSON.stringify(error)},"accepts":[${v1Accepts.join(",")}]}`;
   const v2 = `{"x402Version":2,"error":${JSON.stringify(error)},"resource":{"url":${JSON.stringify(resource)},"description":${
     JSON.stringify(route.description)
-  },"mimeType":${JSON.stringify(route.mimeType)}},"accepts":[${route.v2RequirementJson}]}`;
+  },"mimeType":${JSON.stringify(route.mimeType)}},"accepts":[${route.accepts.map((accept) => accept.v2RequirementJson).join(",")}]}`;
   return { status: 402, headers: { ...JSON_TYPE, "payment-required": Buffer.from(v2).toString("base64") }, body };
 }
 

@@ -2,6 +2,7 @@
 // what a decision is: one place, so forward-auth and paid-request share it without
 // importing each other.
 import type { Logger } from "../adapters/log.ts";
+import type { Network } from "../core/networks.ts";
 import type { Slots } from "../adapters/slots.ts";
 import type { Answer } from "./answer.ts";
 import type { VerifierMetrics } from "./metrics.ts";
@@ -26,7 +27,7 @@ export type VerifierDeps = {
   /** The Authorization value to send upstream, from the route's Secret: none when it has none, or why it cannot be read. */
   upstreamAuthorization(route: PricedRoute): Promise<Credentials>;
   /** Whether the payer is a contract (a smart wallet may sign for it), read from a chain; absent when no chain can be read. */
-  isContract?(route: PricedRoute, address: `0x${string}`): Promise<boolean>;
+  isContract?(network: Network, address: `0x${string}`): Promise<boolean>;
   /** One budget for a whole paid answer, under Traefik's fixed 30 s. */
   answerTimeoutMs?: number;
   /** Bounds the payments in progress at once. */

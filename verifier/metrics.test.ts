@@ -50,7 +50,7 @@ describe("verifier metrics", () => {
   it("counts revenue per offer, chain and asset under obol-stack's labels, once per settled payment, exact in atomic units", () => {
     const metrics = verifierMetrics();
     metrics.answered(undefined, 200, 0.0001); // no route: no revenue series appears
-    for (let i = 0; i < 3; i++) metrics.settled(route());
+    for (let i = 0; i < 3; i++) metrics.settled(route(), route().accepts[0]!);
     const text = metrics.registry.render();
     const labels = 'offer_namespace="shop",offer_name="llm",chain="base-sepolia",asset_symbol="USDC",asset="0x036CbD53842c5426634e7929541eC2318f3dCF7e"';
     expect(text).toContain(`x402_verifier_revenue_atomic_total{${labels}} 3000\n`);
@@ -61,7 +61,7 @@ describe("verifier metrics", () => {
   it("ships recording rules that read only series the verifier exports", () => {
     const rules = parse(readFileSync(new URL("../manifests/monitoring/x402-revenue.rules.yaml", import.meta.url), "utf8")) as { groups: { rules: { record: string; expr: string }[] }[] };
     const metrics = verifierMetrics();
-    metrics.settled(route());
+    metrics.settled(route(), route().accepts[0]!);
     const exported = new Set(metrics.registry.render().split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]));
     const records = rules.groups.flatMap((g) => g.rules);
     expect(records.map((r) => r.record)).toContain("x402:revenue:7d_by_offer");

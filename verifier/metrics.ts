@@ -2,12 +2,13 @@
 // route's series are bound once (and forgotten with the route), so counting a request
 // costs a few additions, not label formatting: /verify runs for every request.
 import { type BoundCounter, type BoundHistogram, createRegistry, LATENCY_BUCKETS, type Registry } from "../adapters/metrics.ts";
-import type { PricedRoute } from "./routes/priced-route.ts";
+import type { PricedAccept, PricedRoute } from "./routes/priced-route.ts";
 import { metricReason } from "./x402/reasons.ts";
 
 export type VerifierMetrics = ReturnType<typeof verifierMetrics>;
 
-type RouteSeries = { byStatus: Map<number, BoundCounter>; required: BoundCounter; latency: BoundHistogram; revenue?: { atomic: BoundCounter; tokens: BoundCounter } };
+type RouteSeries = { byStatus: Map<number, BoundCounter>; required: BoundCounter; latency: BoundHistogram };
+type RevenueSeries = { atomic: BoundCounter; tokens: BoundCounter };
 
 export function verifierMetrics(registry: Registry = createRegistry()) {
   const requests = registry.counter("x402_verifier_requests_total", "ForwardAuth requests, by answer status.");
@@ -21,20 +22,25 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
   // and increase() over them survives a restart. Atomic units are exact up to 2^53 per series.
   const revenueAtomic = registry.counter("x402_verifier_revenue_atomic_total", "Settled amounts in the asset's atomic units.");
   const revenue = registry.counter("x402_verifier_revenue_total", "Settled amounts in whole tokens (atomic units / 10^decimals).");
-  const revenueLabels = (route: PricedRoute) =>
-    ({ offer_namespace: route.namespace, offer_name: route.offer, chain: route.network.name, asset_symbol: route.network.symbol, asset: route.network.asset });
+  const revenueLabels = (route: PricedRoute, accept: PricedAccept) =>
+    ({ offer_namespace: route.namespace, offer_name: route.offer, chain: accept.network.name, asset_symbol: accept.asset.symbol, asset: accept.asset.address });
   const labels = (route: PricedRoute | undefined) =>
     route ? { route: route.pattern, namespace: route.namespace, offer: route.offer } : { route: "", namespace: "", offer: "" };
 
   const seriesByRoute = new WeakMap<PricedRoute, RouteSeries>();
   const bind = (route: PricedRoute | undefined): RouteSeries => {
     const l = labels(route);
-    const bound: RouteSeries = { byStatus: new Map(), required: required.labels(l), latency: latency.labels(l) };
-    if (route) {
-      const r = revenueLabels(route);
-      bound.revenue = { atomic: revenueAtomic.labels(r), tokens: revenue.labels(r) };
+    return { byStatus: new Map(), required: required.labels(l), latency: latency.labels(l) };
+  };
+  // Accepts are made with their route and replaced with it: the series of a replaced one is found again by its labels.
+  const revenueByAccept = new WeakMap<PricedAccept, RevenueSeries>();
+  const revenueOf = (route: PricedRoute, accept: PricedAccept) => {
+    let series = revenueByAccept.get(accept);
+    if (!series) {
+      const r = revenueLabels(route, accept);
+      revenueByAccept.set(accept, series = { atomic: revenueAtomic.labels(r), tokens: revenue.labels(r) });
     }
-    return bound;
+    return series;
   };
   const unrouted = bind(undefined);
   const seriesOf = (route: PricedRoute | undefined) => {
@@ -55,11 +61,12 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
       series.latency.observe(seconds);
     },
     verified: (route: PricedRoute) => verified.inc(labels(route)),
-    settled(route: PricedRoute) {
+    /** A settlement of `accept`, the terms the buyer chose among the route's. */
+    settled(route: PricedRoute, accept: PricedAccept) {
       settled.inc(labels(route));
-      const revenue = seriesOf(route).revenue!;
-      revenue.atomic.inc(Number(route.amount));
-      revenue.tokens.inc(Number(route.amount) / 10 ** route.network.decimals);
+      const revenue = revenueOf(route, accept);
+      revenue.atomic.inc(Number(accept.amount));
+      revenue.tokens.inc(Number(accept.amount) / 10 ** accept.asset.decimals);
     },
     /** The reason is counted under a fixed label set: a facilitator's free text never becomes a series. */
     refused: (route: PricedRoute | undefined, reason: string) => refusedPayments.inc({ ...labels(route), reason: metricReason(reason) }),

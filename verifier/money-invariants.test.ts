@@ -95,7 +95,7 @@ describe("money invariants over generated worlds", () => {
       const paidFor = charged && rand() < 0.7 ? charged : routes.length > 0 ? pick(routes) : undefined;
       const buyer = pick(BUYERS);
       const header = paidFor && rand() < 0.8
-        ? await signedPayment({ from: buyer.address, to: paidFor.payTo, value: String(paidFor.amount) }, { signer: buyer, nonce: nonce++ })
+        ? await signedPayment({ from: buyer.address, to: paidFor.accepts[0]!.payTo, value: String(paidFor.accepts[0]!.amount) }, { signer: buyer, nonce: nonce++ })
         : undefined;
       const key = header ?? "";
       const attempts = header ? 1 + Math.floor(rand() * 4) : 1;
@@ -112,7 +112,7 @@ describe("money invariants over generated worlds", () => {
           if (![200, 400, 402, 403, 414, 503].includes(answer.status)) violations.push(`unexpected status: ${where}`);
           if (answer.status === 402) {
             const accepts = JSON.parse(answer.body).accepts[0];
-            if (!charged || accepts.payTo !== charged.payTo || accepts.maxAmountRequired !== String(charged.amount)) violations.push(`asked for another route's price: ${where}`);
+            if (!charged || accepts.payTo !== charged.accepts[0]!.payTo || accepts.maxAmountRequired !== String(charged.accepts[0]!.amount)) violations.push(`asked for another route's price: ${where}`);
           }
           if (answer.status === 200 && !header && (via !== undefined || charged)) violations.push(`priced request let through free: ${where}`);
           if (header && (via !== undefined || charged)) {

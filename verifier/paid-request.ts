@@ -7,13 +7,14 @@
 // its time from one deadline.
 import { networkIdFor } from "../core/networks.ts";
 import { allowed, base64Json, paymentRequired, refused, unavailable } from "./answer.ts";
-import { checkPayment } from "./x402/check-payment.ts";
+import { checkPayment, chooseAccept } from "./x402/check-payment.ts";
 import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } from "../adapters/deadline.ts";
 import type { PaymentContext, SettleOutcome } from "./x402/facilitator.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
 import { decodePaymentHeader, type PaymentAttempt } from "./x402/payment-header.ts";
 import { isCounterfactual, signerOf } from "./x402/payment-signature.ts";
-import type { PricedRoute } from "./routes/priced-route.ts";
+import type { PricedAccept, PricedRoute } from "./routes/priced-route.ts";
+import { PERMIT2 } from "./x402/permit2.ts";
 import { type Reservation, reservationKey } from "./replay-guard.ts";
 import { NONCE_USED, REASON } from "./x402/reasons.ts";
 
@@ -29,7 +30,27 @@ type Paid = { context: PaymentContext; key: string; credentials: string | undefi
 /** The exact authorization and the route it pays: an unknown outcome is resumed only by the same. */
 export function paymentDigest(route: PricedRoute, payment: PaymentAttempt): string {
   const a = payment.authorization;
-  return [route.key, a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, payment.signature].join("|").toLowerCase();
+  const { method, permit2 } = payment;
+  return [route.key, method, permit2?.token, permit2?.spender, a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, payment.signature].join("|").toLowerCase();
+}
+
+/**
+ * The accept a payment is held under, found by its network and token alone: a held payment
+ * is answered from what we know of it even after the route's price changed (its `accepted`
+ * no longer equal to ours). A payment that passes the checks always finds its chosen accept.
+ */
+function heldUnder(payment: PaymentAttempt, route: PricedRoute): PricedAccept | undefined {
+  const token = payment.permit2?.token ?? (payment.version === 2 ? String(payment.accepted?.asset) : undefined);
+  return route.accepts.find((accept) =>
+    networkIdFor(payment.version, accept.network) === payment.network && accept.asset.transferMethod === payment.method &&
+    (token === undefined ? accept.v1Requirement !== undefined : accept.asset.address.toLowerCase() === token.toLowerCase())
+  );
+}
+
+/** Permit2 keeps one nonce space per owner for every token; EIP-3009 one per token. */
+function replayKey(payment: PaymentAttempt, accept: PricedAccept): string {
+  const a = payment.authorization;
+  return reservationKey(accept.network.chainId, payment.method === "permit2" ? PERMIT2 : accept.asset.address, a.from, a.nonce);
 }
 
 export async function decidePayment(route: PricedRoute, resource: string, header: string, version: 1 | 2, deps: VerifierDeps): Promise<Decision> {
@@ -39,7 +60,11 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   const payment = decoded.payment;
   const a = payment.authorization;
   const now = deps.nowSeconds();
-  const key = reservationKey(route.network.chainId, route.network.asset, a.from, a.nonce);
+  const chosen = chooseAccept(payment, route);
+  const accept = chosen.ok ? chosen.accept : heldUnder(payment, route);
+  // Not payable on any of the route's terms, so never held here either.
+  if (!accept) return refuse(route, resource, chosen.ok ? REASON.invalidRequirements : chosen.refusal.reason, chosen.ok ? "" : chosen.refusal.message, deps);
+  const key = replayKey(payment, accept);
   const digest = paymentDigest(route, payment);
   const request: HeldRequest = { route, resource, digest };
   let signedByPayer = false;
@@ -50,14 +75,15 @@ export async function decidePayment(route: PricedRoute, resource: string, header
     const known = answerKnown(held, request, deps);
     if (known) return known;
   } else {
-    const refusal = checkPayment(payment, route, now);
+    if (!chosen.ok) return refuse(route, resource, chosen.refusal.reason, chosen.refusal.message, deps);
+    const refusal = checkPayment(payment, accept, now);
     if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
-    const signer = await signerOf(payment, route);
+    const signer = await signerOf(payment, accept);
     if (signer !== "payer") {
       // Only a contract wallet may sign with a key that is not its address: a chain is asked (the
       // answers are cached and the reads bounded); without one, only a not-yet-deployed wallet's
       // (ERC-6492) signature goes on, for the facilitator to judge.
-      const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(route, a.from).catch(() => TIMED_OUT)) : isCounterfactual(payment.signature);
+      const contract = deps.isContract ? await beforeDeadline(deadline, deps.isContract(accept.network, a.from).catch(() => TIMED_OUT)) : isCounterfactual(payment.signature);
       if (contract === TIMED_OUT) return { route, answer: unavailable("the payer's wallet could not be checked; no payment was taken, retry later") };
       if (!contract) return refuse(route, resource, REASON.signature, "the signature does not match the payer", deps);
     }
@@ -77,7 +103,7 @@ export async function decidePayment(route: PricedRoute, resource: string, header
       if (known) return known;
     }
   }
-  const paid: Paid = { context: { payment, route, resource, deadline, signedByPayer }, key, credentials: credentials.authorization };
+  const paid: Paid = { context: { payment, route, accept, resource, deadline, signedByPayer }, key, credentials: credentials.authorization };
   if (held) {
     // Our own unknown outcome: claim it (one resolution however many retries), and find out.
     if (!deps.guard.transition(key, "unknown", "resolving")) return waitForIt(route);
@@ -85,8 +111,8 @@ export async function decidePayment(route: PricedRoute, resource: string, header
     if (resumed) return resumed;
     // Definitely not landed: from here it is a fresh attempt, but a used nonce may yet be ours.
     paid.context.retry = true;
-    paid.context.signedByPayer = (await signerOf(payment, route)) === "payer";
-    const refusal = checkPayment(payment, route, now);
+    paid.context.signedByPayer = (await signerOf(payment, accept)) === "payer";
+    const refusal = chosen.ok ? checkPayment(payment, accept, now) : chosen.refusal;
     if (refusal) {
       deps.guard.release(key);
       return refuse(route, resource, refusal.reason, refusal.message, deps);
@@ -148,7 +174,7 @@ async function resume({ context, key, credentials }: Paid, transaction: string |
   }
   const settled = resolution.transaction ?? transaction ?? "";
   deps.guard.transition(key, "resolving", "done", settled);
-  deps.metrics?.settled(route);
+  deps.metrics?.settled(route, context.accept);
   deps.log.info("unknown settlement resolved: it landed; serving the retry", { route: route.key, transaction: settled });
   return pass(context, settled, credentials);
 }
@@ -197,7 +223,7 @@ async function verifyAndSettle({ context, key, credentials }: Paid, deps: Verifi
     return { route, answer: unknownOutcome() };
   }
   deps.guard.mark(key, "done", settled.transaction);
-  deps.metrics?.settled(route);
+  deps.metrics?.settled(route, context.accept);
   return pass(context, settled.transaction, credentials);
 }
 
@@ -209,9 +235,9 @@ function unknownOutcome() {
 }
 
 /** Every header value here is one we made or validated: base64, an address checked by the schema, a Secret checked when read. */
-function pass({ route, payment }: PaymentContext, transaction: string, credentials: string | undefined): Decision {
+function pass({ route, accept, payment }: PaymentContext, transaction: string, credentials: string | undefined): Decision {
   const payer = payment.authorization.from;
-  const settlement = { success: true, transaction, network: networkIdFor(payment.version, route.network), payer };
+  const settlement = { success: true, transaction, network: networkIdFor(payment.version, accept.network), payer };
   const headers: Record<string, string> = { "x-payment-response": base64Json(settlement), "x-payment-payer": payer };
   if (credentials !== undefined) headers.authorization = credentials;
   return { route, answer: allowed(headers) };

@@ -6,7 +6,9 @@ import * as v from "valibot";
 import { privateKeyToAccount } from "viem/accounts";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
+import { EXACT_PERMIT2_PROXY_ADDRESS, PERMIT2_ADDRESS } from "../core/permit2.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./x402/eip3009.ts";
+import { PERMIT_WITNESS_TRANSFER_FROM_TYPES } from "./x402/permit2.ts";
 import type { Facilitator, Resolution, SettleOutcome, VerifyOutcome } from "./x402/facilitator.ts";
 import type { VerifierDeps } from "./deps.ts";
 import { priceRoute, type PricedRoute } from "./routes/priced-route.ts";
@@ -62,8 +64,7 @@ export function scripted(verify: Scripted<VerifyOutcome>, settle: Scripted<Settl
   return { facilitator, calls };
 }
 
-export function verifierDeps(facilitator: Facilitator, overrides: Partial<VerifierDeps> = {}): VerifierDeps {
-  const route = pricedRoute();
+export function verifierDeps(facilitator: Facilitator, overrides: Partial<VerifierDeps> = {}, route: PricedRoute = pricedRoute()): VerifierDeps {
   const table = buildRouteTable([{ pattern: route.pattern, value: route }]);
   return {
     routes: () => table, routeByKey: (key) => (key === route.key ? route : undefined), ready: () => true, facilitator, guard: memoryReplayGuard(), mode: "settle",
@@ -77,3 +78,43 @@ export const paidRequest = (payment: string, extra: Record<string, string> = {})
 
 export const VALID: VerifyOutcome = { kind: "valid" };
 export const SETTLED: SettleOutcome = { kind: "settled", transaction: `0x${"cd".repeat(32)}` };
+
+export const OBOL = "0x0B01000000000000000000000000000000000b01";
+/** A PaymentRoute's asset for an 18-decimal token paid through Permit2, as the controller writes it. */
+export const OBOL_ASSET = { address: OBOL, symbol: "OBOL", decimals: 18, transferMethod: "permit2" };
+
+export type Permit2Fields = { from: string; token: string; amount: string; spender: string; nonce: string; deadline: string; to: string; validAfter: string };
+
+/**
+ * A v2 PAYMENT-SIGNATURE header paying `route`'s first accept through Permit2, signed by
+ * `signer` (the buyer by default) over Permit2's PermitWitnessTransferFrom, as the official
+ * client signs it. `overrides` change what is signed; `accepted` what the buyer says it chose.
+ */
+export async function signedPermit2Payment(
+  route: PricedRoute,
+  overrides: Partial<Permit2Fields> = {},
+  options: { signer?: typeof BUYER_ACCOUNT; accepted?: Record<string, unknown> } = {},
+): Promise<string> {
+  const accept = route.accepts[0]!;
+  const p: Permit2Fields = {
+    from: BUYER, token: accept.asset.address, amount: String(accept.amount), spender: EXACT_PERMIT2_PROXY_ADDRESS, nonce: "77",
+    deadline: String(NOW + 300n), to: accept.payTo, validAfter: "0", ...overrides,
+  };
+  const signature = await (options.signer ?? BUYER_ACCOUNT).signTypedData({
+    domain: { name: "Permit2", chainId: accept.network.chainId, verifyingContract: PERMIT2_ADDRESS },
+    types: PERMIT_WITNESS_TRANSFER_FROM_TYPES, primaryType: "PermitWitnessTransferFrom",
+    message: {
+      permitted: { token: p.token as `0x${string}`, amount: BigInt(p.amount) }, spender: p.spender as `0x${string}`, nonce: BigInt(p.nonce),
+      deadline: BigInt(p.deadline), witness: { to: p.to as `0x${string}`, validAfter: BigInt(p.validAfter) },
+    },
+  });
+  const payload = {
+    signature,
+    permit2Authorization: { from: p.from, permitted: { token: p.token, amount: p.amount }, spender: p.spender, nonce: p.nonce, deadline: p.deadline, witness: { to: p.to, validAfter: p.validAfter } },
+  };
+  const body = { x402Version: 2, resource: { url: "https://api.example.com/services/llm/x" }, accepted: options.accepted ?? accept.v2Requirement, payload };
+  return Buffer.from(JSON.stringify(body)).toString("base64");
+}
+
+export const paidRequestV2 = (payment: string) =>
+  request({ "x-forwarded-uri": "/services/llm/v1/chat?x=1", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com", "payment-signature": payment });

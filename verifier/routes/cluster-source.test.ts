@@ -25,7 +25,7 @@ afterEach(async () => {
 
 describe("watchClusterRoutes", () => {
   it("serves good routes, refuses a malformed one in its status, and writes status only when it changes", async () => {
-    const items = [route("good", "1000"), route("bad", "zero"), route("settled", "1000", { admitted: true, lastAdmittedGeneration: 3, reason: "Admitted", message: "charging 1000 atomic units on base-sepolia" })];
+    const items = [route("good", "1000"), route("bad", "zero"), route("settled", "1000", { admitted: true, lastAdmittedGeneration: 3, reason: "Admitted", message: "charging 1000 atomic units of USDC on base-sepolia" })];
     const server = await startTestApiServer((req) => {
       if (req.method === "PATCH") return { body: {} };
       if (!req.query.watch) return { body: { kind: "PaymentRouteList", apiVersion: "obol.org/v1alpha1", metadata: { resourceVersion: "7" }, items } };
@@ -36,7 +36,7 @@ describe("watchClusterRoutes", () => {
     const source = watchClusterRoutes(kubeClient(server.kubeConfig), undefined, DEFAULT_NETWORKS, quiet, (s) => (set = s));
     cleanup.push(source.stop);
     await until(() => server.requests.filter((r) => r.method === "PATCH").length === 2);
-    expect(set!.table.lookup("/services/good/x")?.amount).toBe(1000n);
+    expect(set!.table.lookup("/services/good/x")?.accepts[0]!.amount).toBe(1000n);
     expect(set!.table.lookup("/services/bad/x")).toBeUndefined();
     const patches = server.requests.filter((r) => r.method === "PATCH").sort((a, b) => a.path.localeCompare(b.path));
     expect(patches.map((p) => [p.path, p.contentType])).toEqual([
@@ -44,7 +44,7 @@ describe("watchClusterRoutes", () => {
       ["/apis/obol.org/v1alpha1/namespaces/shop/paymentroutes/good/status", "application/merge-patch+json"],
     ]);
     expect(patches[0]!.body).toEqual({ status: { admitted: false, lastAdmittedGeneration: 3, reason: "InvalidSpec", message: expect.stringContaining("spec.amount") } });
-    expect(patches[1]!.body).toEqual({ status: { admitted: true, lastAdmittedGeneration: 3, reason: "Admitted", message: "charging 1000 atomic units on base-sepolia" } });
+    expect(patches[1]!.body).toEqual({ status: { admitted: true, lastAdmittedGeneration: 3, reason: "Admitted", message: "charging 1000 atomic units of USDC on base-sepolia" } });
     expect(source.ready()).toBe(true);
   });
 
@@ -63,7 +63,7 @@ describe("watchClusterRoutes", () => {
     await until(() => set !== undefined);
     down = true;
     await new Promise((r) => setTimeout(r, 300));
-    expect(set!.table.lookup("/services/good/x")?.amount).toBe(1000n);
+    expect(set!.table.lookup("/services/good/x")?.accepts[0]!.amount).toBe(1000n);
     expect(source.current()?.table.size).toBe(1);
   });
 

@@ -11,7 +11,7 @@ const route = (name: string, amount = "1000", network = "base-sepolia") => ({
 const yaml = (...objects: object[]) => objects.map((o) => JSON.stringify(o)).join("\n---\n");
 const verdicts = (...objects: object[]) => evaluateRoutes(objects.map((object, i) => ({ at: `document ${i + 1}`, object })), DEFAULT_NETWORKS);
 const candidates = (file: Map<string, Evaluated>) => new Map([...file].map(([key, v]) => [key, (v as { candidate: Candidate }).candidate]));
-const amounts = (serving: Map<string, Candidate>) => Object.fromEntries([...serving].map(([key, c]) => [key, c.route.amount.toString()]));
+const amounts = (serving: Map<string, Candidate>) => Object.fromEntries([...serving].map(([key, c]) => [key, c.route.accepts[0]!.amount.toString()]));
 
 describe("readRouteDocuments", () => {
   it.each([["", 0], [" \n\t", 0], ["# none\n---\n# still none\n", 0], ["---\n---\n", 0]])("counts no documents in %j", (text, documents) => {

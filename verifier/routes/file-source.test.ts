@@ -62,7 +62,7 @@ describe("watchRoutesFile", () => {
 
   const watch = (pollMs = 20) => (source = watchRoutesFile(file, DEFAULT_NETWORKS, log, (set) => void published.push(set), pollMs, { removalGraceMs: GRACE_MS }));
   /** What a request for the path is charged, in atomic units, or "free". */
-  const price = (path: string) => source!.current()?.table.lookup(path)?.amount.toString() ?? "free";
+  const price = (path: string) => source!.current()?.table.lookup(path)?.accepts[0]!.amount.toString() ?? "free";
   const prices = () => ["/api/x", "/api/premium/x", "/reports/q3"].map(price);
   const until = (what: string, check: () => unknown, timeoutMs = 5000) => waitFor(what, () => Promise.resolve(check()), timeoutMs);
   /** Waits for a log entry written after `since` (an index into the log). */

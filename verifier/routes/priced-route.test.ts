@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_NETWORKS } from "../../core/networks.ts";
 import { PaymentRouteSchema } from "../../core/payment-route.ts";
 import { paymentRequired } from "../answer.ts";
-import { priceRoute } from "./priced-route.ts";
+import { priceRoute, v1RequirementJson } from "./priced-route.ts";
 import { evaluateRoute } from "./set.ts";
 
 const raw = (spec: Record<string, unknown> = {}) => v.parse(PaymentRouteSchema, {
@@ -16,8 +16,8 @@ describe("priceRoute", () => {
     const routePriced = priceRoute(raw(), DEFAULT_NETWORKS);
     if (!routePriced.ok) throw new Error(routePriced.issue.message);
     const route = routePriced.route;
-    expect(route.v2Requirement).toEqual({ scheme: "exact", network: "eip155:8453", amount: "1000", asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", maxTimeoutSeconds: 300, extra: { name: "USD Coin", version: "2" } });
-    const v1 = JSON.parse(`${route.v1RequirementHead}"https://x/r"${route.v1RequirementTail}`);
+    expect(route.accepts[0]!.v2Requirement).toEqual({ scheme: "exact", network: "eip155:8453", amount: "1000", asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", maxTimeoutSeconds: 300, extra: { name: "USD Coin", version: "2" } });
+    const v1 = JSON.parse(v1RequirementJson(route.accepts[0]!, "https://x/r")!);
     expect(v1).toMatchObject({ network: "base", maxAmountRequired: "1000", resource: "https://x/r", description: 'say "hi"', mimeType: "application/json" });
   });
 
@@ -47,20 +47,20 @@ describe("priceRoute", () => {
     const routePriced = priceRoute(raw({ price: "0.002", amount: undefined }), DEFAULT_NETWORKS);
     if (!routePriced.ok) throw new Error(routePriced.issue.message);
     const route = routePriced.route;
-    expect(route.amount).toBe(2000n);
-    expect(route.v2Requirement.amount).toBe("2000");
-    expect(JSON.parse(`${route.v1RequirementHead}"x"${route.v1RequirementTail}`).maxAmountRequired).toBe("2000");
+    expect(route.accepts[0]!.amount).toBe(2000n);
+    expect(route.accepts[0]!.v2Requirement.amount).toBe("2000");
+    expect(JSON.parse(v1RequirementJson(route.accepts[0]!, "x")!).maxAmountRequired).toBe("2000");
   });
 
   it("keeps the requirement bytes, key order included, for a route whose amount agrees", () => {
     const routePriced = priceRoute(raw(), DEFAULT_NETWORKS);
     if (!routePriced.ok) throw new Error(routePriced.issue.message);
     const route = routePriced.route;
-    expect(`${route.v1RequirementHead}"https://x/r"${route.v1RequirementTail}`).toBe(
+    expect(v1RequirementJson(route.accepts[0]!, "https://x/r")!).toBe(
       '{"scheme":"exact","network":"base","maxAmountRequired":"1000","resource":"https://x/r","description":"say \\"hi\\"","mimeType":"application/json",' +
         '"payTo":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","maxTimeoutSeconds":300,"asset":"0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913","extra":{"name":"USD Coin","version":"2"}}',
     );
-    expect(route.v2RequirementJson).toBe(
+    expect(route.accepts[0]!.v2RequirementJson).toBe(
       '{"scheme":"exact","network":"eip155:8453","amount":"1000","asset":"0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",' +
         '"payTo":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","maxTimeoutSeconds":300,"extra":{"name":"USD Coin","version":"2"}}',
     );
@@ -95,8 +95,8 @@ describe("admission of a route by its price and payee", () => {
   it("admits a hand-written route of pattern, price, payTo and network, charging price * 10^6", () => {
     const verdict = evaluateRoute(object({}), DEFAULT_NETWORKS);
     if (!("candidate" in verdict)) throw new Error(verdict.admission.message);
-    expect(verdict.candidate.route.amount).toBe(2000n);
-    expect(verdict.candidate.route.v2Requirement.amount).toBe("2000");
+    expect(verdict.candidate.route.accepts[0]!.amount).toBe(2000n);
+    expect(verdict.candidate.route.accepts[0]!.v2Requirement.amount).toBe("2000");
   });
 
   it("admits a route whose amount agrees with its price", () => {

@@ -2,6 +2,7 @@
 // here, so every 402 for the route carries the same bytes (x402 v2 clients echo the
 // requirement back and it is compared by deep equality). A route whose price cannot be
 // charged, or whose payee can never collect, is refused here rather than served.
+import { type Asset, resolveAsset } from "../../core/assets.ts";
 import { PAYMENT_ROUTE_SUFFIX } from "../../core/children.ts";
 import type { FieldIssue } from "../../core/field-issues.ts";
 import { caip2, findNetwork, type Network } from "../../core/networks.ts";
@@ -12,6 +13,21 @@ import type { UpstreamAuth } from "../../core/service-offer.ts";
 
 export const DEFAULT_MIME_TYPE = "application/json";
 
+/** One way to pay a route (one entry of a 402's `accepts`): a network, a token, an amount, a payee. */
+export type PricedAccept = {
+  scheme: "exact";
+  network: Network;
+  asset: Asset;
+  amount: bigint;
+  payTo: `0x${string}`;
+  maxTimeoutSeconds: number;
+  /** x402 v2: the `accepts` entry, as an object (for equality) and as JSON. */
+  v2Requirement: Record<string, unknown>;
+  v2RequirementJson: string;
+  /** x402 v1, which pays by EIP-3009 only: the requirement as JSON, split around the per-request `resource` value; absent for Permit2. */
+  v1Requirement?: { head: string; tail: string };
+};
+
 export type PricedRoute = {
   /** "namespace/name" of the PaymentRoute. */
   key: string;
@@ -20,18 +36,10 @@ export type PricedRoute = {
   /** The offer that owns the route, for metrics: from its annotation, else the route's name. */
   offer: string;
   pattern: string;
-  network: Network;
-  amount: bigint;
-  payTo: `0x${string}`;
-  maxTimeoutSeconds: number;
+  /** In the order a 402 lists them; never empty. */
+  accepts: readonly PricedAccept[];
   upstreamHealthy: boolean;
   upstreamAuth?: UpstreamAuth;
-  /** x402 v1: the requirement as JSON, split around the per-request `resource` value. */
-  v1RequirementHead: string;
-  v1RequirementTail: string;
-  /** x402 v2: the `accepts` entry, as an object (for equality) and as JSON. */
-  v2Requirement: Record<string, unknown>;
-  v2RequirementJson: string;
   description: string;
   mimeType: string;
 };
@@ -40,39 +48,10 @@ export type Pricing = { ok: true; route: PricedRoute } | { ok: false; issue: Fie
 
 export function priceRoute(route: PaymentRoute, networks: readonly Network[]): Pricing {
   const { spec, metadata } = route;
-  const network = findNetwork(networks, spec.network);
-  if (!network) return { ok: false, issue: { field: "spec.network", message: `unknown network "${spec.network}"` } };
-  const priced = routeAmount(spec, network);
-  if (!priced.ok) return priced;
-  const amount = priced.amount;
-  const payToIssue = payToProblem(spec.payTo, network);
-  if (payToIssue) return { ok: false, issue: { field: "spec.payTo", message: payToIssue } };
   const description = spec.description;
   const mimeType = spec.mimeType ?? DEFAULT_MIME_TYPE;
-  const extra = { name: network.tokenName, version: network.tokenVersion };
-  // Key order is part of the bytes: keep it fixed.
-  const v1 = JSON.stringify({
-    scheme: spec.scheme,
-    network: network.name,
-    maxAmountRequired: amount.toString(),
-    resource: "\u0000",
-    description,
-    mimeType,
-    payTo: spec.payTo,
-    maxTimeoutSeconds: spec.maxTimeoutSeconds,
-    asset: network.asset,
-    extra,
-  });
-  const [head, tail] = v1.split('"\\u0000"') as [string, string];
-  const v2Requirement = {
-    scheme: spec.scheme,
-    network: caip2(network),
-    amount: amount.toString(),
-    asset: network.asset,
-    payTo: spec.payTo,
-    maxTimeoutSeconds: spec.maxTimeoutSeconds,
-    extra,
-  };
+  const accept = priceAccept(spec, networks, description, mimeType);
+  if (!accept.ok) return accept;
   const namespace = metadata.namespace ?? "default";
   return { ok: true, route: {
     key: `${namespace}/${metadata.name}`,
@@ -80,19 +59,73 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
     name: metadata.name,
     offer: offerOf(metadata.annotations, metadata.name),
     pattern: spec.pattern,
-    network,
-    amount,
-    payTo: spec.payTo as `0x${string}`,
-    maxTimeoutSeconds: spec.maxTimeoutSeconds,
+    accepts: [accept.accept],
     upstreamHealthy: spec.upstreamHealthy,
     upstreamAuth: spec.upstreamAuth,
-    v1RequirementHead: head,
-    v1RequirementTail: tail,
-    v2Requirement,
-    v2RequirementJson: JSON.stringify(v2Requirement),
     description,
     mimeType,
   } };
+}
+
+type AcceptSpec = Pick<PaymentRoute["spec"], "network" | "asset" | "price" | "amount" | "payTo" | "scheme" | "maxTimeoutSeconds">;
+
+function priceAccept(spec: AcceptSpec, networks: readonly Network[], description: string, mimeType: string): { ok: true; accept: PricedAccept } | { ok: false; issue: FieldIssue } {
+  const network = findNetwork(networks, spec.network);
+  if (!network) return { ok: false, issue: { field: "spec.network", message: `unknown network "${spec.network}"` } };
+  const resolved = resolveAsset(spec.asset, network, "spec.asset");
+  if (!resolved.ok) return { ok: false, issue: resolved.issues[0]! };
+  const asset = resolved.asset;
+  const priced = routeAmount(spec, asset);
+  if (!priced.ok) return priced;
+  const amount = priced.amount;
+  const payToIssue = payToProblem(spec.payTo, network, asset.address);
+  if (payToIssue) return { ok: false, issue: { field: "spec.payTo", message: payToIssue } };
+  const eip712 = asset.eip712Name !== undefined && asset.eip712Version !== undefined ? { name: asset.eip712Name, version: asset.eip712Version } : {};
+  // The official client pays by Permit2 only when told so; EIP-3009 is its default.
+  const extra = asset.transferMethod === "permit2" ? { assetTransferMethod: "permit2", ...eip712 } : eip712;
+  // Key order is part of the bytes: keep it fixed.
+  const v2Requirement = {
+    scheme: spec.scheme,
+    network: caip2(network),
+    amount: amount.toString(),
+    asset: asset.address,
+    payTo: spec.payTo,
+    maxTimeoutSeconds: spec.maxTimeoutSeconds,
+    extra,
+  };
+  let v1Requirement: PricedAccept["v1Requirement"];
+  if (asset.transferMethod === "eip3009") {
+    const v1 = JSON.stringify({
+      scheme: spec.scheme,
+      network: network.name,
+      maxAmountRequired: amount.toString(),
+      resource: "\u0000",
+      description,
+      mimeType,
+      payTo: spec.payTo,
+      maxTimeoutSeconds: spec.maxTimeoutSeconds,
+      asset: asset.address,
+      extra,
+    });
+    const [head, tail] = v1.split('"\\u0000"') as [string, string];
+    v1Requirement = { head, tail };
+  }
+  return { ok: true, accept: {
+    scheme: spec.scheme,
+    network,
+    asset,
+    amount,
+    payTo: spec.payTo as `0x${string}`,
+    maxTimeoutSeconds: spec.maxTimeoutSeconds,
+    v2Requirement,
+    v2RequirementJson: JSON.stringify(v2Requirement),
+    v1Requirement,
+  } };
+}
+
+/** The v1 requirement with the request's resource in it. */
+export function v1RequirementJson(accept: PricedAccept, resource: string): string | undefined {
+  return accept.v1Requirement && `${accept.v1Requirement.head}${JSON.stringify(resource)}${accept.v1Requirement.tail}`;
 }
 
 function offerOf(annotations: Record<string, string> | undefined, routeName: string): string {

@@ -16,16 +16,16 @@ describe("compileRoutes", () => {
     expect(set.admissions).toEqual([
       { key: "shop/bad", generation: 2, admitted: false, reason: "InvalidSpec", message: expect.stringContaining("spec.amount") },
       { key: "shop/nowhere", generation: 2, admitted: false, reason: "InvalidSpec", message: 'spec.network: unknown network "mars"' },
-      { key: "shop/good", generation: 2, admitted: true, reason: "Admitted", message: "charging 1000 atomic units on base-sepolia" },
+      { key: "shop/good", generation: 2, admitted: true, reason: "Admitted", message: "charging 1000 atomic units of USDC on base-sepolia" },
     ]);
   });
 
   it("refuses a route with a field it does not implement, naming every one, instead of charging without it", () => {
-    const set = compileRoutes([route("token", { asset: { address: "0x4444444444444444444444444444444444444444", decimals: 18 }, hostname: "a.example" })], DEFAULT_NETWORKS);
+    const set = compileRoutes([route("token", { asset: { address: "0x4444444444444444444444444444444444444444", decimals: 18, color: "red" }, hostname: "a.example" })], DEFAULT_NETWORKS);
     expect(set.table.lookup("/services/token/x")).toBeUndefined();
     expect(set.admissions).toEqual([{
       key: "shop/token", generation: 2, admitted: false, reason: "InvalidSpec",
-      message: expect.stringMatching(/^spec\.asset: is not a field this operator knows.*; spec\.hostname: is not implemented yet/),
+      message: expect.stringMatching(/^spec\.asset\.color: is not a field this operator knows.*; spec\.hostname: is not implemented yet/),
     }]);
   });
 

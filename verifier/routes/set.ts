@@ -123,7 +123,11 @@ function verdictOn({ route, generation }: Candidate, winner: PricedRoute | undef
   const spelled = canonical === route.pattern ? route.pattern : `${route.pattern} (the same paths as ${canonical})`;
   return winner
     ? { key: route.key, generation, admitted: false, reason: "PatternConflict", message: `pattern ${spelled} is already served by PaymentRoute ${winner.key}` }
-    : { key: route.key, generation, admitted: true, reason: "Admitted", message: `charging ${route.amount} atomic units on ${route.network.name}` };
+    : { key: route.key, generation, admitted: true, reason: "Admitted", message: `charging ${route.accepts.map(terms).join(", or ")}` };
+}
+
+function terms({ amount, asset, network }: PricedRoute["accepts"][number]): string {
+  return `${amount} atomic units of ${asset.symbol} on ${network.name}`;
 }
 
 export function compileRoutes(objects: readonly unknown[], networks: readonly Network[]): RouteSet {

@@ -5,6 +5,9 @@
 import { type Account, type Chain, createPublicClient, createWalletClient, defineChain, http, type PublicClient, type WalletClient } from "viem";
 import type { Network } from "../../core/networks.ts";
 
+/** How far back a resolver looks for the transaction that used a nonce (about 5 h on Base, 33 h on Ethereum). */
+export const LOOKBACK_BLOCKS = 10_000n;
+
 export type NetworkClients = { public: PublicClient; wallet?: WalletClient; chain: Chain };
 export type ChainClients = { for(network: Network): NetworkClients | undefined };
 

@@ -1,6 +1,6 @@
 // The EIP-3009 "transferWithAuthorization" surface of USDC-like tokens: the typed data a
 // buyer signs and the contract calls a facilitator makes.
-import type { Network } from "../../core/networks.ts";
+import type { PricedAccept } from "../routes/priced-route.ts";
 import type { Authorization } from "./payment-header.ts";
 
 /** The authorization's fields: the EIP-712 struct a buyer signs, and the contract call's first arguments. */
@@ -15,9 +15,10 @@ const authorizationInputs = [
 
 export const TRANSFER_WITH_AUTHORIZATION_TYPES = { TransferWithAuthorization: authorizationInputs } as const;
 
-export function typedDataFor(network: Network, authorization: Authorization) {
+/** The token's own EIP-712 domain (the accept's asset carries it whenever it is paid by EIP-3009). */
+export function typedDataFor({ network, asset }: Pick<PricedAccept, "network" | "asset">, authorization: Authorization) {
   return {
-    domain: { name: network.tokenName, version: network.tokenVersion, chainId: network.chainId, verifyingContract: network.asset },
+    domain: { name: asset.eip712Name ?? "", version: asset.eip712Version ?? "", chainId: network.chainId, verifyingContract: asset.address },
     types: TRANSFER_WITH_AUTHORIZATION_TYPES,
     primaryType: "TransferWithAuthorization" as const,
     message: authorization,

@@ -33,7 +33,7 @@ describe("localFacilitator", () => {
       domain: { name: "USDC", version: "2", chainId: chain.chainId, verifyingContract: chain.token },
       types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization", message: authorization,
     });
-    return { version: 1, scheme: "exact", network: "base-sepolia", authorization, signature };
+    return { version: 1, scheme: "exact", network: "base-sepolia", method: "eip3009", authorization, signature };
   }
 
   it("settles five payments at once from one settlement account: each lands, once", { timeout: 60_000 }, async () => {
@@ -43,7 +43,7 @@ describe("localFacilitator", () => {
     const seller = () => reader.readContract({ address: chain.token, abi: erc20Abi, functionName: "balanceOf", args: [chain.accounts[9]!.address] });
     const before = await seller();
     const payments = await Promise.all([2, 3, 4, 5, 6].map(payment));
-    const outcomes = await Promise.all(payments.map((p) => facilitator.settle({ payment: p, route, resource: "https://shop.example/x", deadline: deadlineAfter(20_000), signedByPayer: true })));
+    const outcomes = await Promise.all(payments.map((p) => facilitator.settle({ payment: p, route, accept: route.accepts[0]!, resource: "https://shop.example/x", deadline: deadlineAfter(20_000), signedByPayer: true })));
     expect(outcomes.map((o) => o.kind)).toEqual(Array(5).fill("settled"));
     expect(new Set(outcomes.map((o) => (o as { transaction: string }).transaction)).size).toBe(5);
     expect(await seller()).toBe(before + 5000n);

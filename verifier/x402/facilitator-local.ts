@@ -1,5 +1,6 @@
 // The facilitator in-process: verification with viem against our own chain client, and
-// settlement with our own key. Outcomes are classified by what is known: an error before
+// settlement with our own key, by EIP-3009 (the token's transferWithAuthorization) or by
+// Permit2 (the x402 exact Permit2 proxy's settle). Outcomes are classified by what is known: an error before
 // a transaction leaves is a definite failure (or "unavailable" when the chain did not
 // answer); anything after it is sent is "unknown". Every call ends by the answer's deadline.
 import { encodeFunctionData, type Hex, parseSignature, size } from "viem";
@@ -8,6 +9,7 @@ import { beforeDeadline, type Deadline, TIMED_OUT } from "../../adapters/deadlin
 import { EIP3009_ABI, TRANSFER_BYTES_ABI, TRANSFER_VRS_ABI, typedDataFor } from "./eip3009.ts";
 import type { Facilitator, PaymentContext, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 import { isCounterfactual } from "./payment-signature.ts";
+import { ERC20_ABI, EXACT_PROXY, EXACT_PROXY_ABI, isPermit2, nonceSlot, PERMIT2, PERMIT2_ABI, type Permit2Payment, permit2TypedData, proxySettleArgs } from "./permit2.ts";
 import { resolveWithChains } from "./settlement-resolver.ts";
 import { REASON } from "./reasons.ts";
 
@@ -23,10 +25,11 @@ async function inTime<T>(deadline: Deadline, work: Promise<T>): Promise<T> {
 export function localFacilitator(chains: ChainClients): Facilitator {
   return {
     async verify(context): Promise<VerifyOutcome> {
-      const { payment, route, deadline } = context;
-      const c = chains.for(route.network);
-      if (!c) return { kind: "unavailable", message: `no RPC URL configured for ${route.network.name}` };
+      const { payment, accept, deadline } = context;
+      const c = chains.for(accept.network);
+      if (!c) return { kind: "unavailable", message: `no RPC URL configured for ${accept.network.name}` };
       const { authorization: a, signature } = payment;
+      const token = accept.asset.address;
       try {
         // A signature that does not name the payer is a smart wallet's (ERC-1271, or ERC-6492
         // before deployment), which only the chain can judge: an RPC failure there must read
@@ -34,13 +37,27 @@ export function localFacilitator(chains: ChainClients): Facilitator {
         if (!context.signedByPayer) {
           const code = await inTime(deadline, c.public.getCode({ address: a.from }));
           const counterfactual = isCounterfactual(signature);
-          const typedData = typedDataFor(route.network, a);
-          const ok = (code && code !== "0x") || counterfactual ? await inTime(deadline, c.public.verifyTypedData({ ...typedData, address: a.from, signature })) : false;
+          const typedData = isPermit2(payment) ? permit2TypedData(accept.network, payment) : typedDataFor(accept, a);
+          const ok = (code && code !== "0x") || counterfactual
+            ? await inTime(deadline, c.public.verifyTypedData({ ...typedData, address: a.from, signature } as Parameters<typeof c.public.verifyTypedData>[0]))
+            : false;
           if (!ok) return { kind: "invalid", reason: REASON.signature, message: "the signature does not match the payer" };
         }
+        if (isPermit2(payment)) {
+          const { word, bit } = nonceSlot(payment.permit2.nonce);
+          const [bitmap, balance, allowance] = await inTime(deadline, Promise.all([
+            c.public.readContract({ address: PERMIT2, abi: PERMIT2_ABI, functionName: "nonceBitmap", args: [a.from, word] }),
+            c.public.readContract({ address: token, abi: ERC20_ABI, functionName: "balanceOf", args: [a.from] }),
+            c.public.readContract({ address: token, abi: ERC20_ABI, functionName: "allowance", args: [a.from, PERMIT2] }),
+          ]));
+          if ((bitmap & bit) !== 0n) return { kind: "invalid", reason: REASON.alreadyUsed, message: "this permit's nonce was already used on chain" };
+          if (balance < a.value) return { kind: "invalid", reason: REASON.insufficientFunds, message: "the payer's balance is below the price" };
+          if (allowance < a.value) return { kind: "invalid", reason: REASON.permit2Allowance, message: `the payer has not approved Permit2 (${PERMIT2}) to move the price in ${accept.asset.symbol}` };
+          return { kind: "valid" };
+        }
         const [used, balance] = await inTime(deadline, Promise.all([
-          c.public.readContract({ address: route.network.asset, abi: EIP3009_ABI, functionName: "authorizationState", args: [a.from, a.nonce] }),
-          c.public.readContract({ address: route.network.asset, abi: EIP3009_ABI, functionName: "balanceOf", args: [a.from] }),
+          c.public.readContract({ address: token, abi: EIP3009_ABI, functionName: "authorizationState", args: [a.from, a.nonce] }),
+          c.public.readContract({ address: token, abi: EIP3009_ABI, functionName: "balanceOf", args: [a.from] }),
         ]));
         if (used) return { kind: "invalid", reason: REASON.alreadyUsed, message: "this authorization was already used on chain" };
         if (balance < a.value) return { kind: "invalid", reason: REASON.insufficientFunds, message: "the payer's balance is below the price" };
@@ -51,10 +68,12 @@ export function localFacilitator(chains: ChainClients): Facilitator {
     },
 
     async settle(context): Promise<SettleOutcome> {
-      const { payment, route, deadline } = context;
-      const c = chains.for(route.network);
+      const { payment, accept, deadline } = context;
+      const c = chains.for(accept.network);
       if (!c?.wallet) return { kind: "unavailable", message: "no settlement key configured" };
-      const request = { to: route.network.asset, data: transferCalldata(payment.authorization, payment.signature) };
+      const request = isPermit2(payment)
+        ? { to: EXACT_PROXY, data: proxyCalldata(payment) }
+        : { to: accept.asset.address, data: transferCalldata(payment.authorization, payment.signature) };
       const account = c.wallet.account!;
       try {
         // A simulation that reverts proves nothing was sent: a definite failure. On a retry,
@@ -85,9 +104,13 @@ export function localFacilitator(chains: ChainClients): Facilitator {
     },
 
     async resolve(context) {
-      return (await resolveWithChains(chains, context)) ?? { kind: "unknown", message: `no RPC URL configured for ${context.route.network.name}` };
+      return (await resolveWithChains(chains, context)) ?? { kind: "unknown", message: `no RPC URL configured for ${context.accept.network.name}` };
     },
   };
+}
+
+function proxyCalldata(payment: Permit2Payment): Hex {
+  return encodeFunctionData({ abi: EXACT_PROXY_ABI, functionName: "settle", args: proxySettleArgs(payment) });
 }
 
 function transferCalldata(a: PaymentContext["payment"]["authorization"], signature: Hex): Hex {

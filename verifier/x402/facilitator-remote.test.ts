@@ -32,7 +32,8 @@ afterAll(() => new Promise<void>((r) => (server.closeAllConnections(), server.cl
 async function context(overrides: Partial<PaymentContext> = {}): Promise<PaymentContext> {
   const decoded = decodePaymentHeader(await signedPayment(), 1);
   if (!decoded.ok) throw new Error(decoded.reason);
-  return { payment: decoded.payment, route: pricedRoute(), resource: "https://shop.example/r/x", deadline: deadlineAfter(2000), signedByPayer: true, ...overrides };
+  const route = overrides.route ?? pricedRoute();
+  return { payment: decoded.payment, route, accept: route.accepts[0]!, resource: "https://shop.example/r/x", deadline: deadlineAfter(2000), signedByPayer: true, ...overrides };
 }
 
 const TX = `0x${"ab".repeat(32)}`;

@@ -3,7 +3,8 @@
 // failed" and "we do not know" must be answered differently (402 vs 503).
 import type { Deadline } from "../../adapters/deadline.ts";
 import type { PaymentAttempt } from "./payment-header.ts";
-import type { PricedRoute } from "../routes/priced-route.ts";
+import { type PricedAccept, type PricedRoute, v1RequirementJson } from "../routes/priced-route.ts";
+import { isPermit2 } from "./permit2.ts";
 
 export type VerifyOutcome =
   | { kind: "valid" }
@@ -23,6 +24,8 @@ export type SettleOutcome =
 export type PaymentContext = {
   payment: PaymentAttempt;
   route: PricedRoute;
+  /** The terms the payment chose among the route's accepts: what is verified and settled. */
+  accept: PricedAccept;
   resource: string;
   /** Every call made for this payment ends by then. */
   deadline: Deadline;
@@ -49,21 +52,33 @@ export type Facilitator = {
 };
 
 /** The requirement in the wire format of the payment's own protocol version. */
-export function requirementFor({ payment, route, resource }: Pick<PaymentContext, "payment" | "route" | "resource">): Record<string, unknown> {
-  if (payment.version === 2) return route.v2Requirement;
-  return JSON.parse(`${route.v1RequirementHead}${JSON.stringify(resource)}${route.v1RequirementTail}`) as Record<string, unknown>;
+export function requirementFor({ payment, accept, resource }: Pick<PaymentContext, "payment" | "accept" | "resource">): Record<string, unknown> {
+  const v1 = payment.version === 1 ? v1RequirementJson(accept, resource) : undefined;
+  return v1 === undefined ? accept.v2Requirement : JSON.parse(v1) as Record<string, unknown>;
 }
 
 /**
  * The payment as a facilitator is sent it: rebuilt from the fields the verifier checked,
  * never the buyer's JSON as it came, and in v2 with our own requirement as `accepted`.
  */
-export function payloadFor({ payment, route, resource }: Pick<PaymentContext, "payment" | "route" | "resource">): Record<string, unknown> {
+export function payloadFor({ payment, route, accept, resource }: Pick<PaymentContext, "payment" | "route" | "accept" | "resource">): Record<string, unknown> {
   const a = payment.authorization;
-  const payload = {
-    signature: payment.signature,
-    authorization: { from: a.from, to: a.to, value: String(a.value), validAfter: String(a.validAfter), validBefore: String(a.validBefore), nonce: a.nonce },
-  };
+  const payload = isPermit2(payment)
+    ? {
+      signature: payment.signature,
+      permit2Authorization: {
+        from: a.from,
+        permitted: { token: payment.permit2.token, amount: String(a.value) },
+        spender: payment.permit2.spender,
+        nonce: String(payment.permit2.nonce),
+        deadline: String(a.validBefore),
+        witness: { to: a.to, validAfter: String(a.validAfter) },
+      },
+    }
+    : {
+      signature: payment.signature,
+      authorization: { from: a.from, to: a.to, value: String(a.value), validAfter: String(a.validAfter), validBefore: String(a.validBefore), nonce: a.nonce },
+    };
   if (payment.version === 1) return { x402Version: 1, scheme: payment.scheme, network: payment.network, payload };
-  return { x402Version: 2, resource: { url: resource, description: route.description, mimeType: route.mimeType }, accepted: route.v2Requirement, payload };
+  return { x402Version: 2, resource: { url: resource, description: route.description, mimeType: route.mimeType }, accepted: accept.v2Requirement, payload };
 }

@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { ADDRESS_PATTERN } from "../../core/pay-to.ts";
 import { Buffer } from "node:buffer";
 import { formatFieldIssues, toFieldIssues } from "../../core/field-issues.ts";
+import { MAX_UINT256 } from "../../core/payment-route.ts";
 
 /** Far above any honest payment (~600 bytes), far below what could hurt. */
 export const MAX_PAYMENT_HEADER_LENGTH = 8192;
@@ -25,6 +26,18 @@ const AuthorizationSchema = v.strictObject({
   nonce: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes of hex")),
 });
 const ExactPayloadSchema = v.strictObject({ signature: hex, authorization: AuthorizationSchema });
+// The exact scheme's Permit2 transfer (x402 v2 only): what the official client sends (docs/permit2-facts.md).
+const Permit2PayloadSchema = v.strictObject({
+  signature: hex,
+  permit2Authorization: v.strictObject({
+    from: address,
+    permitted: v.strictObject({ token: address, amount: uint256 }),
+    spender: address,
+    nonce: uint256,
+    deadline: uint256,
+    witness: v.strictObject({ to: address, validAfter: uint256 }),
+  }),
+});
 
 const V1Schema = v.object({
   x402Version: v.literal(1),
@@ -35,7 +48,7 @@ const V1Schema = v.object({
 const V2Schema = v.object({
   x402Version: v.literal(2),
   accepted: v.looseObject({ scheme: v.string(), network: v.string() }),
-  payload: ExactPayloadSchema,
+  payload: v.union([ExactPayloadSchema, Permit2PayloadSchema]),
   resource: v.optional(v.unknown()),
   extensions: v.optional(v.unknown()),
 });
@@ -50,8 +63,18 @@ export type Authorization = {
   nonce: `0x${string}`;
 };
 
+/** A Permit2 payment's own terms; its common ones are in `authorization` (see decodePaymentHeader). */
+export type Permit2Terms = { token: `0x${string}`; spender: `0x${string}`; nonce: bigint };
+
 export type PaymentAttempt = {
   version: 1 | 2;
+  /**
+   * How the buyer's signature moves the money. For Permit2, `authorization` holds the same
+   * terms under EIP-3009's names: from = owner, to = witness.to, value = permitted.amount,
+   * validAfter = witness.validAfter, validBefore = deadline, nonce = the nonce as 32 bytes.
+   */
+  method: "eip3009" | "permit2";
+  permit2?: Permit2Terms;
   scheme: string;
   /** As the buyer named it: "base-sepolia" in v1, "eip155:84532" in v2. */
   network: string;
@@ -79,13 +102,41 @@ export function decodePaymentHeader(header: string, expectedVersion: 1 | 2): Hea
   if (payment.x402Version !== expectedVersion) {
     return { ok: false, reason: `x402Version ${payment.x402Version} sent in the x402 v${expectedVersion} header` };
   }
-  const { authorization: a, signature } = payment.payload;
+  const { signature } = payment.payload;
+  const common = {
+    version: payment.x402Version,
+    scheme: payment.x402Version === 1 ? payment.scheme : payment.accepted.scheme,
+    network: payment.x402Version === 1 ? payment.network : payment.accepted.network,
+    signature: signature as `0x${string}`,
+    accepted: payment.x402Version === 2 ? payment.accepted : undefined,
+  };
+  if ("permit2Authorization" in payment.payload) {
+    const p = payment.payload.permit2Authorization;
+    const nonce = BigInt(p.nonce);
+    if (nonce > MAX_UINT256) return { ok: false, reason: "invalid payment payload: payment.payload.permit2Authorization.nonce: must fit 256 bits" };
+    return {
+      ok: true,
+      payment: {
+        ...common,
+        method: "permit2",
+        permit2: { token: p.permitted.token as `0x${string}`, spender: p.spender as `0x${string}`, nonce },
+        authorization: {
+          from: p.from as `0x${string}`,
+          to: p.witness.to as `0x${string}`,
+          value: BigInt(p.permitted.amount),
+          validAfter: BigInt(p.witness.validAfter),
+          validBefore: BigInt(p.deadline),
+          nonce: `0x${nonce.toString(16).padStart(64, "0")}`,
+        },
+      },
+    };
+  }
+  const a = payment.payload.authorization;
   return {
     ok: true,
     payment: {
-      version: payment.x402Version,
-      scheme: payment.x402Version === 1 ? payment.scheme : payment.accepted.scheme,
-      network: payment.x402Version === 1 ? payment.network : payment.accepted.network,
+      ...common,
+      method: "eip3009",
       authorization: {
         from: a.from as `0x${string}`,
         to: a.to as `0x${string}`,
@@ -94,8 +145,6 @@ export function decodePaymentHeader(header: string, expectedVersion: 1 | 2): Hea
         validBefore: BigInt(a.validBefore),
         nonce: a.nonce as `0x${string}`,
       },
-      signature: signature as `0x${string}`,
-      accepted: payment.x402Version === 2 ? payment.accepted : undefined,
     },
   };
 }

@@ -16,12 +16,18 @@ export const REASON = {
   alreadyUsed: "payment_already_used",
   insufficientFunds: "insufficient_funds",
   invalidPayment: "invalid_payment",
+  /** Permit2 (the names @x402/evm's exact facilitator gives). */
+  permit2Spender: "invalid_permit2_spender",
+  permit2Token: "permit2_token_mismatch",
+  permit2Allowance: "permit2_allowance_required",
+  /** A payment by a transfer method the accept it names does not use. */
+  transferMethod: "invalid_exact_evm_payload_transfer_method",
   /** The local facilitator's simulation of the transfer failed: nothing was sent. */
   simulationFailed: "invalid_exact_evm_transaction_simulation_failed",
 } as const;
 
 /** A used nonce: on a first attempt someone else used the authorization; after an unknown outcome it may have been us. */
-export const NONCE_USED = new Set(["invalid_exact_evm_nonce_already_used", REASON.alreadyUsed, "duplicate_settlement"]);
+export const NONCE_USED = new Set(["invalid_exact_evm_nonce_already_used", REASON.alreadyUsed, "duplicate_settlement", "permit2_invalid_nonce"]);
 
 /**
  * A settlement refused for one of these reasons moved no money: the facilitator refused
@@ -41,6 +47,12 @@ export const DEFINITE_SETTLE_FAILURES = new Set([
   "invalid_exact_evm_token_name_mismatch", "invalid_exact_evm_token_version_mismatch", "invalid_exact_evm_eip3009_not_supported",
   "invalid_exact_evm_insufficient_balance", "invalid_exact_evm_transaction_simulation_failed", "invalid_exact_evm_failed_to_parse_signature",
   "unsupported_payload_type", "eip6492_factory_not_allowed", "smart_wallet_deployment_failed", "asset_not_deployed_contract",
+  // Its Permit2 path: verify's reasons, and the proxy's and Permit2's reverts it decodes, which
+  // come only from estimating the transaction, before it is sent (a reverted receipt is
+  // "transaction_failed"). Read from @x402/evm 2.27's exact facilitator (docs/permit2-facts.md).
+  "invalid_permit2_recipient_mismatch", "permit2_deadline_expired", "permit2_not_yet_valid", "permit2_amount_mismatch",
+  "invalid_permit2_signature", "permit2_insufficient_balance", "permit2_simulation_failed", "permit2_invalid_amount",
+  "permit2_invalid_destination", "permit2_invalid_owner", "permit2_payment_too_early", "permit2_proxy_not_deployed",
 ]);
 
 /** Whether a settlement refused for `reason` moved no money: on a retry after an unknown outcome, a used nonce may be our own earlier transfer. */

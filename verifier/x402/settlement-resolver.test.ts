@@ -29,7 +29,7 @@ describe("resolveOnChain", () => {
     const buyer = privateKeyToAccount(chain.accounts[2]!.privateKey);
     const authorization = { from: buyer.address, to, value, validAfter: 0n, validBefore: options.validBefore ?? (await chainNow()) + 3600n, nonce: options.nonce ?? toHex(crypto.getRandomValues(new Uint8Array(32))) };
     const signature = await buyer.signTypedData({ domain: domain(), types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization", message: authorization });
-    const payment: PaymentAttempt = { version: 1, scheme: "exact", network: "base-sepolia", authorization, signature };
+    const payment: PaymentAttempt = { version: 1, scheme: "exact", network: "base-sepolia", method: "eip3009", authorization, signature };
     return payment;
   }
 
@@ -43,7 +43,7 @@ describe("resolveOnChain", () => {
     return hash;
   }
 
-  const resolve = (payment: PaymentAttempt) => resolveOnChain(reader, { payment, route: pricedRoute({ payTo: seller }) });
+  const resolve = (payment: PaymentAttempt) => resolveOnChain(reader, { payment, accept: pricedRoute({ payTo: seller }).accepts[0]! });
 
   it("finds a landed payment from the token's logs, whatever the facilitator said of its transaction", async () => {
     const payment = await authorize(seller, 1000n);
@@ -114,6 +114,6 @@ describe("resolveOnChain", () => {
 
   it("cannot tell when the chain does not answer", async () => {
     const dead = createPublicClient({ chain: chain.viemChain, transport: http("http://127.0.0.1:1", { retryCount: 0 }) }) as PublicClient;
-    expect(await resolveOnChain(dead, { payment: await authorize(seller, 1000n), route: pricedRoute({ payTo: seller }) })).toMatchObject({ kind: "unknown", message: expect.stringContaining("could not read the chain") });
+    expect(await resolveOnChain(dead, { payment: await authorize(seller, 1000n), accept: pricedRoute({ payTo: seller }).accepts[0]! })).toMatchObject({ kind: "unknown", message: expect.stringContaining("could not read the chain") });
   });
 });

@@ -6,20 +6,21 @@
 // counts as settled. The token's own logs tell, so a node that hides or prunes receipts
 // does not matter; every read is pinned to one block, so the answers agree with each other.
 import type { Hash, Log, PublicClient } from "viem";
-import { type ChainClients, describeError } from "./chain-clients.ts";
+import { type ChainClients, describeError, LOOKBACK_BLOCKS } from "./chain-clients.ts";
 import { beforeDeadline, TIMED_OUT } from "../../adapters/deadline.ts";
 import { EIP3009_ABI, EIP3009_EVENTS } from "./eip3009.ts";
 import type { PaymentContext, Resolution } from "./facilitator.ts";
+import { resolvePermit2OnChain } from "./permit2-resolver.ts";
+import { isPermit2 } from "./permit2.ts";
 import { REASON } from "./reasons.ts";
 
-/** How far back to look for the transaction that used a nonce (about 5 h on Base, 33 h on Ethereum). */
-export const LOOKBACK_BLOCKS = 10_000n;
 
 const [AUTHORIZATION_USED, AUTHORIZATION_CANCELED, TRANSFER] = EIP3009_EVENTS;
 
-export async function resolveOnChain(client: PublicClient, { payment, route }: Pick<PaymentContext, "payment" | "route">): Promise<Resolution> {
+export async function resolveOnChain(client: PublicClient, { payment, accept }: Pick<PaymentContext, "payment" | "accept">): Promise<Resolution> {
+  if (isPermit2(payment)) return resolvePermit2OnChain(client, payment, accept.asset.address);
   const { from, to, value, nonce } = payment.authorization;
-  const token = route.network.asset;
+  const token = accept.asset.address;
   try {
     const head = await client.getBlock({ blockTag: "latest" });
     const blockNumber = head.number;
@@ -54,8 +55,8 @@ export async function resolveOnChain(client: PublicClient, { payment, route }: P
 }
 
 /** resolveOnChain over the RPC given for the route's network, within the answer's deadline; undefined when there is none. */
-export async function resolveWithChains(chains: ChainClients, context: Pick<PaymentContext, "payment" | "route" | "deadline">): Promise<Resolution | undefined> {
-  const c = chains.for(context.route.network);
+export async function resolveWithChains(chains: ChainClients, context: Pick<PaymentContext, "payment" | "accept" | "deadline">): Promise<Resolution | undefined> {
+  const c = chains.for(context.accept.network);
   if (!c) return undefined;
   const resolution = await beforeDeadline(context.deadline, resolveOnChain(c.public, context));
   return resolution === TIMED_OUT ? { kind: "unknown", message: "out of time reading the chain" } : resolution;

@@ -10,7 +10,7 @@ describe("contractCheck", () => {
   let chain: Chain;
   let clients: ChainClients;
   let reads = 0;
-  const network = () => pricedRoute().network;
+  const network = () => pricedRoute().accepts[0]!.network;
 
   beforeAll(async () => {
     chain = await startChain();

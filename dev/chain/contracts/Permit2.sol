@@ -2,7 +2,8 @@
 pragma solidity ^0.8.24;
 
 // Our own implementation of the part of Uniswap's Permit2 (SignatureTransfer) that x402 uses:
-// permitWitnessTransferFrom with unordered nonces, EOA and EIP-1271 signatures. Installed at
+// permitWitnessTransferFrom with unordered nonces (and invalidateUnorderedNonces, by which an
+// owner cancels them), EOA and EIP-1271 signatures. Installed at
 // Permit2's canonical address on the local chain with hardhat_setCode, so no constructor
 // runs: the EIP-712 domain is built from block.chainid and address(this) on every call.
 
@@ -44,6 +45,14 @@ contract Permit2 {
         "PermitWitnessTransferFrom(TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline,";
 
     mapping(address => mapping(uint256 => uint256)) public nonceBitmap;
+
+    event UnorderedNonceInvalidation(address indexed owner, uint256 word, uint256 mask);
+
+    /// An owner cancels its unsigned-for or signed-but-unspent nonces: the bits of `mask` in word `wordPos`.
+    function invalidateUnorderedNonces(uint256 wordPos, uint256 mask) external {
+        nonceBitmap[msg.sender][wordPos] |= mask;
+        emit UnorderedNonceInvalidation(msg.sender, wordPos, mask);
+    }
 
     function DOMAIN_SEPARATOR() public view returns (bytes32) {
         return keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("Permit2"), block.chainid, address(this)));
