@@ -2,7 +2,8 @@
 // USDC-compatible EIP-3009 token at the canonical base-sepolia USDC address (so code that
 // looks the token up by network finds it), Multicall3 at its canonical address, our own
 // Permit2 and x402 exact Permit2 proxy at theirs, an 18-decimal OBOL-like token paid through
-// Permit2, and the Hardhat dev accounts holding USDC and that token.
+// Permit2, a second EIP-3009 token (EURC-like) with a domain of its own, and the Hardhat dev
+// accounts holding all three.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -20,7 +21,7 @@ import {
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { freePort } from "../free-port.ts";
-import { compileContract, compileTestUSDC } from "./compile.ts";
+import { compileContract, compileEip3009Token, compileTestUSDC, type TokenVariant } from "./compile.ts";
 
 export const USDC_ADDRESS: Address = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
 /** Where Multicall3 sits on every public EVM chain; the official x402 facilitator reads through it. */
@@ -33,6 +34,10 @@ export const EXACT_PERMIT2_PROXY_ADDRESS: Address = "0x402085c248EeA27D92E8b30b2
 export const OBOL_ADDRESS: Address = "0x0B01000000000000000000000000000000000b01";
 export const INITIAL_OBOL = 1_000n * 10n ** 18n; // 1000 OBOL, 18 decimals
 
+/** A second EIP-3009 token (EURC-like) with its own EIP-712 domain, at an address of its own. */
+export const EURC_ADDRESS: Address = "0xE0C0000000000000000000000000000000000e0C";
+const EURC: TokenVariant = { name: "EURC", symbol: "EURC", version: "1", decimals: 6 };
+
 export type Chain = {
   rpcUrl: string;
   chainId: number;
@@ -41,6 +46,8 @@ export type Chain = {
   abi: Abi;
   /** The OBOL-like 18-decimal token, paid through Permit2 (no EIP-3009). */
   obol: { address: Address; abi: Abi };
+  /** An EIP-3009 token other than USDC: EIP-712 domain ("EURC", "1"), 6 decimals. */
+  eurc: { address: Address; abi: Abi } & TokenVariant;
   /** viem chain object for this node, for createPublicClient/createWalletClient. */
   viemChain: ViemChain;
   stop(): Promise<void>;
@@ -56,8 +63,9 @@ const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function startChain(options: { chainId?: number } = {}): Promise<Chain> {
   const chainId = options.chainId ?? 84532;
-  const [compiled, multicall, permit2, proxy, obol, port] = await Promise.all([
-    compileTestUSDC(), compileContract("Multicall3"), compileContract("Permit2"), compileContract("X402ExactPermit2Proxy"), compileContract("TestObol"), freePort(),
+  const [compiled, multicall, permit2, proxy, obol, eurc, port] = await Promise.all([
+    compileTestUSDC(), compileContract("Multicall3"), compileContract("Permit2"), compileContract("X402ExactPermit2Proxy"), compileContract("TestObol"),
+    compileEip3009Token(EURC), freePort(),
   ]);
   const rpcUrl = `http://127.0.0.1:${port}`;
 
@@ -97,10 +105,11 @@ export async function startChain(options: { chainId?: number } = {}): Promise<Ch
     const accounts = await devAccounts(rpcUrl);
     await installToken(viemChain, USDC_ADDRESS, compiled, accounts, INITIAL_USDC);
     await installToken(viemChain, OBOL_ADDRESS, obol, accounts, INITIAL_OBOL);
+    await installToken(viemChain, EURC_ADDRESS, eurc, accounts, INITIAL_USDC);
     await rpc(rpcUrl, "hardhat_setCode", [MULTICALL3_ADDRESS, multicall.deployedBytecode]);
     await rpc(rpcUrl, "hardhat_setCode", [PERMIT2_ADDRESS, permit2.deployedBytecode]);
     await rpc(rpcUrl, "hardhat_setCode", [EXACT_PERMIT2_PROXY_ADDRESS, proxy.deployedBytecode]);
-    return { rpcUrl, chainId, token: USDC_ADDRESS, accounts, abi: compiled.abi, obol: { address: OBOL_ADDRESS, abi: obol.abi }, viemChain, stop };
+    return { rpcUrl, chainId, token: USDC_ADDRESS, accounts, abi: compiled.abi, obol: { address: OBOL_ADDRESS, abi: obol.abi }, eurc: { address: EURC_ADDRESS, abi: eurc.abi, ...EURC }, viemChain, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -27,9 +27,25 @@ export function compileTestUSDC(): Promise<Compiled> {
 
 export type ContractName = "TestUSDC" | "Multicall3" | "Permit2" | "X402ExactPermit2Proxy" | "TestObol";
 
-export async function compileContract(name: ContractName): Promise<Compiled> {
+/** Another EIP-3009 token from TestUSDC's source: its own EIP-712 name and version, symbol and decimals. */
+export type TokenVariant = { name: string; symbol: string; version: string; decimals: number };
+
+export function compileEip3009Token(variant: TokenVariant): Promise<Compiled> {
+  return compileContract("TestUSDC", (source) => {
+    const replace = (text: string, line: RegExp, value: string) => {
+      if (!line.test(text)) throw new Error(`TestUSDC.sol no longer declares ${line}: update compileEip3009Token`);
+      return text.replace(line, value);
+    };
+    let patched = replace(source, /string public constant name = "USDC";/, `string public constant name = ${JSON.stringify(variant.name)};`);
+    patched = replace(patched, /string public constant symbol = "USDC";/, `string public constant symbol = ${JSON.stringify(variant.symbol)};`);
+    patched = replace(patched, /uint8 public constant decimals = 6;/, `uint8 public constant decimals = ${variant.decimals};`);
+    return replace(patched, /string private constant VERSION = "2";/, `string private constant VERSION = ${JSON.stringify(variant.version)};`);
+  });
+}
+
+export async function compileContract(name: ContractName, patch: (source: string) => string = (source) => source): Promise<Compiled> {
   const CONTRACT = name;
-  const source = readFileSync(fileURLToPath(new URL(`./contracts/${CONTRACT}.sol`, import.meta.url)), "utf8");
+  const source = patch(readFileSync(fileURLToPath(new URL(`./contracts/${CONTRACT}.sol`, import.meta.url)), "utf8"));
   const key = createHash("sha256").update(JSON.stringify([source, SOLC_VERSION, SETTINGS])).digest("hex").slice(0, 16);
   const cacheFile = path.join(os.tmpdir(), "x402-test-chain", `${CONTRACT}-${key}.json`);
   try {
