@@ -4,6 +4,7 @@
 // Node, then on Deno. Each test is one scenario, in the order a user would meet them.
 import { registerExactEvmScheme } from "@x402/evm/exact/client";
 import { wrapFetchWithPayment as wrapV2, x402Client } from "@x402/fetch";
+import { createWalletClient, erc20Abi, http, maxUint256, publicActions } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { wrapFetchWithPayment as wrapV1 } from "x402-fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ import { apply, getOrUndefined, readManifests } from "../../dev/apply.ts";
 import { applyOffer, askedPrice, condition, controllerWrites, getOffer, offerPath, usdcBalance, viaGateway, waitReady } from "../../dev/cluster-helpers.ts";
 import { type Component, type Stack, startStack, UPSTREAM } from "../../dev/stack.ts";
 import { PROJECT_ROOT, waitFor } from "../../dev/process.ts";
+import { PERMIT2_ADDRESS } from "../../dev/chain/chain.ts";
 import path from "node:path";
 
 let stack: Stack;
@@ -77,8 +79,9 @@ describe("on Node", () => {
     expect((await child("PaymentRoute", "llm", "qwen-payment"))?.status).toMatchObject({ admitted: true });
     // `kubectl get so` asks the API server for a Table; these are its columns and values.
     const table = await stack.admin.request<{ columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] }>("GET", offerPath("llm"), { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" });
-    expect(table.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Type", "Model", "Price", "Network", "Ready", "Age"]);
-    expect(table.rows[0]!.cells.slice(0, 6)).toEqual(["qwen", "inference", "qwen3:0.6b", "0.001", "base-sepolia", "True"]);
+    expect(table.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Type", "Model", "Price", "Asset", "Network", "Ready", "Age"]);
+    // No asset named: the network's USDC, and the Asset column is empty.
+    expect(table.rows[0]!.cells.slice(0, 7)).toEqual(["qwen", "inference", "qwen3:0.6b", "0.001", null, "base-sepolia", "True"]);
   });
 
   it("paid flow through Traefik: 402 for both protocol versions, then both official clients pay and reach the upstream", async () => {
@@ -111,6 +114,37 @@ describe("on Node", () => {
     expect(await usdcBalance(stack, v2Buyer.address)).toBe(v2Before - 1000n);
     // The verifier's revenue series say what the chain says.
     expect(await qwenRevenue()).toBe(revenueBefore + 2000);
+  });
+
+  it("assets: an offer priced 0.001 OBOL (18 decimals, Permit2) asks for 10^15 OBOL and is paid by the official client through Traefik, in OBOL, counted as OBOL", async () => {
+    const obol = { address: stack.chain.obol.address, symbol: "OBOL", decimals: 18, transferMethod: "permit2" };
+    await applyOffer(stack.admin, "llm", "obol", spec("0.001", { payment: { network: "base-sepolia", payTo: stack.payTo, price: { perRequest: "0.001" }, asset: obol } }));
+    await waitReady(stack.admin, "llm", "obol", 5000);
+    expect((await child("PaymentRoute", "llm", "obol-payment"))?.spec).toMatchObject({ price: "0.001", amount: "1000000000000000", asset: obol });
+    await waitFor("route served by Traefik", async () => (await viaGateway(stack, "/services/obol/x")).status === 402, 15_000);
+    const unpaid = await viaGateway(stack, "/services/obol/v1/chat/completions");
+    expect(unpaid.json()).toMatchObject({ x402Version: 1, accepts: [] });
+    expect(JSON.parse(Buffer.from(unpaid.headers.get("payment-required")!, "base64").toString()).accepts).toEqual([{
+      scheme: "exact", network: "eip155:84532", amount: "1000000000000000", asset: obol.address, payTo: stack.payTo, maxTimeoutSeconds: 300, extra: { assetTransferMethod: "permit2" },
+    }]);
+
+    const buyer = privateKeyToAccount(stack.chain.accounts[1]!.privateKey);
+    const wallet = createWalletClient({ account: buyer, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) }).extend(publicActions);
+    await wallet.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: obol.address, abi: erc20Abi, functionName: "approve", args: [PERMIT2_ADDRESS, maxUint256] }) });
+    const obolOf = (address: `0x${string}`) => wallet.readContract({ address: obol.address, abi: erc20Abi, functionName: "balanceOf", args: [address] });
+    const [sellerBefore, buyerBefore, sellerUsdcBefore] = await Promise.all([obolOf(stack.payTo), obolOf(buyer.address), usdcBalance(stack, stack.payTo)]);
+    const client = new x402Client();
+    registerExactEvmScheme(client, { signer: buyer });
+    client.setSpendControls({ allowedAssets: [{ network: "eip155:84532", asset: obol.address }] });
+    const paid = await wrapV2(fetch, client)(`${stack.traefik.url}/services/obol/v1/chat/completions`);
+    expect(paid.status).toBe(200);
+    expect(await paid.json()).toMatchObject({ path: "/v1/chat/completions", authorization: `Bearer ${UPSTREAM.secretValue}` });
+    expect(await obolOf(stack.payTo)).toBe(sellerBefore + 10n ** 15n);
+    expect(await obolOf(buyer.address)).toBe(buyerBefore - 10n ** 15n);
+    expect(await usdcBalance(stack, stack.payTo)).toBe(sellerUsdcBefore);
+    const metrics = await (await fetch(new URL("/metrics", stack.verifierUrl))).text();
+    expect(metrics).toContain(`x402_verifier_revenue_total{offer_namespace="llm",offer_name="obol",chain="base-sepolia",asset_symbol="OBOL",asset="${obol.address}"} 0.001\n`);
+    await stack.admin.request("DELETE", offerPath("llm", "obol"));
   });
 
   it("route hijack across namespaces: a more specific PaymentRoute elsewhere neither reprices nor redirects an offer's requests", async () => {
@@ -223,10 +257,12 @@ describe("on Node", () => {
   it("invalid offers: wrong values and fields we do not implement give Ready=False naming the field, other offers are unaffected, nothing crashes", async () => {
     await applyOffer(stack.admin, "llm", "bad-network", spec("0.001", { payment: { network: "ethereum-classic", payTo: stack.payTo, price: { perRequest: "0.001" } } }));
     await applyOffer(stack.admin, "llm", "bad-decimals", spec("0.0000001"));
-    // obol-stack's newer asset field: kept by the API server (not pruned), refused by name, never charged in USDC.
-    const obol = { address: "0x4444444444444444444444444444444444444444", symbol: "OBOL", decimals: 18, transferMethod: "permit2" };
+    // A token named without the decimals its price is counted in: refused by name, never charged in USDC.
+    const obol = { address: "0x4444444444444444444444444444444444444444", symbol: "OBOL", transferMethod: "permit2" };
     await applyOffer(stack.admin, "llm", "obol-priced", spec("0.001", { payment: { network: "base-sepolia", payTo: stack.payTo, price: { perRequest: "0.001" }, asset: obol } }));
-    const invalid = [["bad-network", "spec.payment.network"], ["bad-decimals", "spec.payment.price.perRequest"], ["obol-priced", "spec.payment.asset"]] as const;
+    // A field this operator does not implement, kept by the API server (not pruned) and refused by name.
+    await applyOffer(stack.admin, "llm", "limited", spec("0.001", { limits: { rps: 5 } }));
+    const invalid = [["bad-network", "spec.payment.network"], ["bad-decimals", "spec.payment.price.perRequest"], ["obol-priced", "spec.payment.asset.decimals"], ["limited", "spec.limits"]] as const;
     for (const [name, field] of invalid) {
       await waitFor(`${name} refused`, async () => condition(await getOffer(stack.admin, "llm", name), "Ready")?.reason === "InvalidSpec", 5000);
       const ready = condition(await getOffer(stack.admin, "llm", name), "Ready")!;
@@ -235,13 +271,13 @@ describe("on Node", () => {
       expect(await child("HTTPRoute", "llm", `so-${name}`)).toBeUndefined();
       expect(await child("PaymentRoute", "llm", `${name}-payment`)).toBeUndefined();
     }
-    // A PaymentRoute written by hand with the same field: the verifier refuses it by name.
+    // A PaymentRoute written by hand with the same incomplete asset: the verifier refuses it by name.
     await apply(stack.admin, [{
       apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "token-route", namespace: "llm" },
       spec: { pattern: "/services/token/*", price: "0.001", payTo: stack.payTo, network: "base-sepolia", asset: obol },
     }]);
     await waitFor("token-route refused", async () => (await child("PaymentRoute", "llm", "token-route"))?.status?.admitted === false, 5000);
-    expect((await child("PaymentRoute", "llm", "token-route"))?.status?.message).toContain("spec.asset");
+    expect((await child("PaymentRoute", "llm", "token-route"))?.status?.message).toContain("spec.asset.decimals");
     expect(condition(await getOffer(stack.admin, "llm", "qwen"), "Ready")?.status).toBe("True");
     expect(controller.process.child.exitCode).toBeNull();
     for (const [name] of invalid) await stack.admin.request("DELETE", offerPath("llm", name));
