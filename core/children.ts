@@ -13,6 +13,7 @@ import { childMetadata, type OfferIdentity } from "./ownership.ts";
 import { MAX_DESCRIPTION_LENGTH, PAYMENT_ROUTE_API_VERSION, PAYMENT_ROUTE_KIND } from "./payment-route.ts";
 import { SECONDS_PER_REQUEST, TOKENS_PER_REQUEST } from "./price.ts";
 import type { ValidOffer } from "./validate-offer.ts";
+import type { PaymentTerms } from "./validate-payment.ts";
 
 export const MIDDLEWARE_API_VERSION = apiVersionOf(MIDDLEWARE);
 export const HTTPROUTE_API_VERSION = apiVersionOf(HTTP_ROUTE);
@@ -74,8 +75,22 @@ export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealt
       perHour: price.model === "perHour" ? inputs.perHour : undefined,
       approxSecondsPerRequest: price.model === "perHour" ? SECONDS_PER_REQUEST : undefined,
       upstreamAuth: upstreamAuthOf(spec),
+      alternatives: offer.alternatives.length > 0 ? offer.alternatives.map(alternativeOf) : undefined,
       upstreamHealthy,
     }),
+  };
+}
+
+/** An entry of the offer's `payments`, as the verifier reads it: every term explicit. */
+function alternativeOf({ payment, network, asset, price }: PaymentTerms) {
+  return {
+    network: network.name,
+    asset: assetSpecOf(asset),
+    price: price.decimal,
+    amount: price.amount.toString(),
+    payTo: payment.payTo,
+    scheme: payment.scheme,
+    maxTimeoutSeconds: payment.maxTimeoutSeconds,
   };
 }
 

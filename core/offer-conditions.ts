@@ -40,7 +40,7 @@ export function paymentGateReady(
       return state("False", "AwaitingVerifier", `waiting for the x402 verifier to admit PaymentRoute ${route.desired.metadata.name}`);
     }
   }
-  return state("True", "Admitted", `${offer.price.decimal} USDC per request on ${offer.network.name}, paid to ${offer.spec.payment.payTo}`);
+  return state("True", "Admitted", `${offer.price.decimal} ${offer.asset.symbol} per request on ${offer.network.name}, paid to ${offer.spec.payment.payTo}${alsoAccepted(offer)}`);
 }
 
 export function routePublished(
@@ -83,4 +83,9 @@ function gatewayVerdict(route: KubeObject, gateway: GatewayRef): { refused?: Con
   const ours = parents.find((p) => p.parentRef?.name === gateway.name && (p.parentRef?.namespace ?? route.metadata.namespace) === gateway.namespace);
   const current = (ours?.conditions ?? []).filter((c) => c.observedGeneration === undefined || c.observedGeneration === route.metadata.generation);
   return { refused: current.find((c) => (c.type === "Accepted" || c.type === "ResolvedRefs") && c.status === "False") };
+}
+
+/** ", or 0.001 OBOL on base-sepolia" for each of `spec.payments`. */
+function alsoAccepted(offer: ValidOffer): string {
+  return offer.alternatives.map((t) => `, or ${t.price.decimal} ${t.asset.symbol} on ${t.network.name}`).join("");
 }

@@ -19,6 +19,19 @@ export const MAX_DESCRIPTION_LENGTH = 1024;
 
 const positiveInteger = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"));
 
+/** Another way to pay the route, offered after its own terms in the same 402 (an offer's `payments`). */
+export const AlternativeSchema = v.strictObject({
+  network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  asset: v.optional(AssetSpecSchema),
+  price: decimal,
+  amount: v.optional(v.pipe(v.string(), v.regex(/^[1-9]\d{0,77}$/, "must be a positive whole number of atomic units"))),
+  payTo: AddressSchema,
+  scheme: v.optional(v.picklist(["exact"]), "exact"),
+  maxTimeoutSeconds: v.optional(positiveInteger, 300),
+});
+export type Alternative = v.InferOutput<typeof AlternativeSchema>;
+export const MAX_ALTERNATIVES = 8;
+
 export const PaymentRouteSpecSchema = v.strictObject({
   // Bounded so that no route can make another request's lookup slow: every lookup may walk
   // a glob, and a glob's cost grows with its length and its stars.
@@ -53,6 +66,7 @@ export const PaymentRouteSpecSchema = v.strictObject({
   approxSecondsPerRequest: v.optional(positiveInteger),
   upstreamAuth: v.optional(SecretKeyRefSchema),
   upstreamHealthy: v.optional(v.boolean(), true),
+  alternatives: v.optional(v.pipe(v.array(AlternativeSchema), v.maxLength(MAX_ALTERNATIVES, `must list at most ${MAX_ALTERNATIVES}`))),
 });
 export type PaymentRouteSpec = v.InferOutput<typeof PaymentRouteSpecSchema>;
 

@@ -19,35 +19,34 @@ export type EffectivePrice = {
   decimal: string;
 };
 
-const FIELD = "spec.payment.price";
 
 export type PriceResult = { ok: true; price: EffectivePrice } | { ok: false; issue: FieldIssue };
 
 const refused = (field: string, message: string): PriceResult => ({ ok: false, issue: { field, message } });
 
 /** perRequest wins over perMTok, which wins over perHour (the order the Go version used). */
-export function effectivePrice(price: Price, decimals: number): PriceResult {
+export function effectivePrice(price: Price, decimals: number, field = "spec.payment.price"): PriceResult {
   if (price.perRequest !== undefined) {
     const amount = toAtomicExact(price.perRequest, decimals);
     if (typeof amount !== "bigint") {
-      return refused(`${FIELD}.perRequest`, `has more than ${decimals} decimals, finer than the token's smallest unit (got "${price.perRequest}")`);
+      return refused(`${field}.perRequest`, `has more than ${decimals} decimals, finer than the token's smallest unit (got "${price.perRequest}")`);
     }
-    return positive("perRequest", price.perRequest, amount, decimals);
+    return positive(field, "perRequest", price.perRequest, amount, decimals);
   }
   if (price.perMTok !== undefined) {
-    return derived("perMTok", price.perMTok, decimals, 1n, BigInt(1_000_000 / TOKENS_PER_REQUEST));
+    return derived(field, "perMTok", price.perMTok, decimals, 1n, BigInt(1_000_000 / TOKENS_PER_REQUEST));
   }
-  return derived("perHour", price.perHour ?? "", decimals, BigInt(SECONDS_PER_REQUEST), 3600n);
+  return derived(field, "perHour", price.perHour ?? "", decimals, BigInt(SECONDS_PER_REQUEST), 3600n);
 }
 
-function derived(model: PriceModel, text: string, decimals: number, multiplier: bigint, divisor: bigint): PriceResult {
+function derived(field: string, model: PriceModel, text: string, decimals: number, multiplier: bigint, divisor: bigint): PriceResult {
   const amount = toAtomicCeil(text, decimals, multiplier, divisor);
-  if (typeof amount !== "bigint") return refused(`${FIELD}.${model}`, `must be a decimal number (got "${text}")`);
-  return positive(model, text, amount, decimals);
+  if (typeof amount !== "bigint") return refused(`${field}.${model}`, `must be a decimal number (got "${text}")`);
+  return positive(field, model, text, amount, decimals);
 }
 
-function positive(model: PriceModel, text: string, amount: bigint, decimals: number): PriceResult {
-  if (amount <= 0n) return refused(`${FIELD}.${model}`, `must be greater than 0 (got "${text}")`);
-  if (amount > MAX_UINT256) return refused(`${FIELD}.${model}`, `is too large: more than 2^256-1 atomic units, the most a token transfer can carry (got "${text.slice(0, 80)}")`);
+function positive(field: string, model: PriceModel, text: string, amount: bigint, decimals: number): PriceResult {
+  if (amount <= 0n) return refused(`${field}.${model}`, `must be greater than 0 (got "${text}")`);
+  if (amount > MAX_UINT256) return refused(`${field}.${model}`, `is too large: more than 2^256-1 atomic units, the most a token transfer can carry (got "${text.slice(0, 80)}")`);
   return { ok: true, price: { model, amount, decimal: formatAtomic(amount, decimals) } };
 }

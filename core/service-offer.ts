@@ -41,6 +41,24 @@ export const PriceSchema = v.pipe(
 );
 export type Price = v.InferOutput<typeof PriceSchema>;
 
+/** One way to pay an offer: a network, a token, a price, a payee. */
+export const PaymentSchema = v.strictObject({
+  scheme: v.optional(v.picklist(["exact"]), "exact"),
+  network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  payTo: AddressSchema,
+  maxTimeoutSeconds: v.optional(
+    v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(86400, "must be at most 86400")),
+    300,
+  ),
+  price: PriceSchema,
+  /** The token the price is in; the network's USDC when absent (core/assets.ts). */
+  asset: v.optional(AssetSpecSchema),
+});
+export type Payment = v.InferOutput<typeof PaymentSchema>;
+
+/** Every 402 carries every accept: bounded, so an offer cannot make its 402s huge. */
+export const MAX_EXTRA_PAYMENTS = 8;
+
 export const ServiceOfferSpecSchema = v.strictObject({
   type: v.optional(v.picklist(["inference", "fine-tuning", "http"]), "http"),
   model: v.optional(v.strictObject({
@@ -56,18 +74,13 @@ export const ServiceOfferSpecSchema = v.strictObject({
     ),
     healthPath: v.optional(v.pipe(v.string(), v.startsWith("/", "must start with '/'")), "/health"),
   }),
-  payment: v.strictObject({
-    scheme: v.optional(v.picklist(["exact"]), "exact"),
-    network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
-    payTo: AddressSchema,
-    maxTimeoutSeconds: v.optional(
-      v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(86400, "must be at most 86400")),
-      300,
-    ),
-    price: PriceSchema,
-    /** The token the price is in; the network's USDC when absent (core/assets.ts). */
-    asset: v.optional(AssetSpecSchema),
-  }),
+  payment: PaymentSchema,
+  /** More accepted terms (network x asset x price), offered after `payment` in the same 402. */
+  payments: v.optional(v.pipe(
+    v.array(PaymentSchema),
+    v.minLength(1, "must list at least one payment, or be left out"),
+    v.maxLength(MAX_EXTRA_PAYMENTS, `must list at most ${MAX_EXTRA_PAYMENTS} payments`),
+  )),
   path: v.optional(v.pipe(v.string(), v.regex(/^\/[a-zA-Z0-9/_.-]*$/, "must start with '/' and hold only letters, digits, '/', '_', '.' and '-'"))),
   upstreamAuth: v.optional(SecretKeyRefSchema),
   // Registration is carried for the on-chain agent registry; we accept and keep it whole.

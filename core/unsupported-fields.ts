@@ -4,7 +4,6 @@
 
 /** obol-stack's newer ServiceOffer fields, and why each is refused until it is implemented. */
 export const NOT_IMPLEMENTED: Readonly<Record<string, string>> = {
-  "spec.payments": "is not implemented yet (one accepted network and asset per offer): refused, so that no buyer is asked for terms the offer did not set",
   "spec.routes": "is not implemented yet (one paid path prefix per offer): refused, so that no route is charged, or served free, other than the offer says",
   "spec.hostname": "is not implemented yet (routes match every host of the gateway): refused, so that the offer is not published on hosts it did not name",
   "spec.limits": "is not implemented yet: refused, so that the offer is not served without the limits it sets",

@@ -2,12 +2,12 @@
 // the CRD states it) and the checks the CRD cannot make (known network, a payee that can
 // collect, price precision, a path that normalizes to itself). Each problem names its field.
 import * as v from "valibot";
-import { type Asset, resolveAsset } from "./assets.ts";
+import type { Asset } from "./assets.ts";
 import type { OperatorConfig } from "./config.ts";
 import type { FieldIssue } from "./field-issues.ts";
-import { findNetwork, type Network } from "./networks.ts";
-import { payToProblem } from "./pay-to.ts";
-import { effectivePrice, type EffectivePrice } from "./price.ts";
+import type { Network } from "./networks.ts";
+import type { EffectivePrice } from "./price.ts";
+import { duplicatePayment, type PaymentTerms, validatePayment } from "./validate-payment.ts";
 import { type ServiceOfferSpec, ServiceOfferSpecSchema } from "./service-offer.ts";
 import { reservedPathIssue } from "./reserved-paths.ts";
 import { specIssues } from "./unknown-fields.ts";
@@ -18,6 +18,8 @@ export type ValidOffer = {
   /** What the price is counted in: the offer's asset, or the network's USDC. */
   asset: Asset;
   price: EffectivePrice;
+  /** `spec.payments`, made concrete: offered after `payment` in the same 402. */
+  alternatives: PaymentTerms[];
   /** The public path prefix, without a trailing slash ("/" only for the root). */
   path: string;
 };
@@ -30,28 +32,31 @@ export function validateOffer(name: string, rawSpec: unknown, config: OperatorCo
   const spec = parsed.output;
   const issues: FieldIssue[] = [];
 
-  const network = findNetwork(config.networks, spec.payment.network);
-  if (!network) {
-    const known = config.networks.map((n) => n.name).join(", ");
-    issues.push({ field: "spec.payment.network", message: `unknown network "${spec.payment.network}" (known: ${known})` });
+  const primary = validatePayment(spec.payment, "spec.payment", config.networks);
+  if (!primary.ok) issues.push(...primary.issues);
+  const alternatives: PaymentTerms[] = [];
+  const fields = ["spec.payment"];
+  for (const [index, payment] of (spec.payments ?? []).entries()) {
+    const field = `spec.payments.${index}`;
+    const validated = validatePayment(payment, field, config.networks);
+    if (validated.ok) {
+      alternatives.push(validated.terms);
+      fields.push(field);
+    } else issues.push(...validated.issues);
   }
-  const asset = network ? resolveAsset(spec.payment.asset, network, "spec.payment.asset") : undefined;
-  if (asset && !asset.ok) issues.push(...asset.issues);
-  const token = asset?.ok ? asset.asset : undefined;
-  const payToIssue = payToProblem(spec.payment.payTo, network, token?.address);
-  if (payToIssue) issues.push({ field: "spec.payment.payTo", message: payToIssue });
-  // Judged in the token's decimals; on an unknown network, in those the offer names (USDC's when it names none).
-  const decimals = token?.decimals ?? (network ? undefined : spec.payment.asset ? spec.payment.asset.decimals : 6);
-  const price = decimals === undefined ? undefined : effectivePrice(spec.payment.price, decimals);
-  if (price && !price.ok) issues.push(price.issue);
+  if (primary.ok && issues.length === 0) {
+    const duplicate = duplicatePayment([primary.terms, ...alternatives], fields);
+    if (duplicate) issues.push(duplicate);
+  }
 
   const path = normalizePublicPath(spec.path ?? `/services/${name}`);
   if (typeof path !== "string") issues.push(path);
   const reserved = typeof path === "string" ? reservedPathIssue(path) : undefined;
   if (reserved) issues.push(reserved);
 
-  if (issues.length > 0 || !network || !token || !price?.ok || typeof path !== "string") return { ok: false, issues };
-  return { ok: true, offer: { spec, network, asset: token, price: price.price, path } };
+  if (issues.length > 0 || !primary.ok || typeof path !== "string") return { ok: false, issues };
+  const { network, asset, price } = primary.terms;
+  return { ok: true, offer: { spec, network, asset, price, alternatives, path } };
 }
 
 /**

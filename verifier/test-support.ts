@@ -35,9 +35,9 @@ export function pricedRoute(spec: Record<string, unknown> = {}, meta: { name?: s
 
 export type Authorization = { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string };
 
-/** A v1 X-PAYMENT header for the route's network, signed by `signer` (the buyer by default). */
-export async function signedPayment(overrides: Partial<Authorization> = {}, options: { signer?: typeof BUYER_ACCOUNT; nonce?: number } = {}): Promise<string> {
-  const network = DEFAULT_NETWORKS.find((n) => n.name === "base-sepolia")!;
+/** A v1 X-PAYMENT header for the network's USDC (base-sepolia unless named), signed by `signer` (the buyer by default). */
+export async function signedPayment(overrides: Partial<Authorization> = {}, options: { signer?: typeof BUYER_ACCOUNT; nonce?: number; network?: string } = {}): Promise<string> {
+  const network = DEFAULT_NETWORKS.find((n) => n.name === (options.network ?? "base-sepolia"))!;
   const authorization: Authorization = {
     from: BUYER, to: PAY_TO, value: "1000", validAfter: String(NOW - 60n), validBefore: String(NOW + 300n),
     nonce: `0x${(options.nonce ?? 17).toString(16).padStart(64, "0")}`, ...overrides,
@@ -47,7 +47,7 @@ export async function signedPayment(overrides: Partial<Authorization> = {}, opti
     types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization",
     message: { ...authorization, from: authorization.from as `0x${string}`, to: authorization.to as `0x${string}`, value: BigInt(authorization.value), validAfter: BigInt(authorization.validAfter), validBefore: BigInt(authorization.validBefore), nonce: authorization.nonce as `0x${string}` },
   });
-  return Buffer.from(JSON.stringify({ x402Version: 1, scheme: "exact", network: "base-sepolia", payload: { signature, authorization } })).toString("base64");
+  return Buffer.from(JSON.stringify({ x402Version: 1, scheme: "exact", network: network.name, payload: { signature, authorization } })).toString("base64");
 }
 
 type Scripted<T> = T | (() => T | Promise<T>);

@@ -50,8 +50,21 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
   const { spec, metadata } = route;
   const description = spec.description;
   const mimeType = spec.mimeType ?? DEFAULT_MIME_TYPE;
-  const accept = priceAccept(spec, networks, description, mimeType);
-  if (!accept.ok) return accept;
+  const accepts: PricedAccept[] = [];
+  const v1Networks = new Set<number>();
+  const terms = [spec, ...(spec.alternatives ?? [])];
+  for (const [index, term] of terms.entries()) {
+    const field = index === 0 ? "spec" : `spec.alternatives.${index - 1}`;
+    // x402 v1 names only a network: of several EIP-3009 accepts on one, it can be offered the first.
+    const priced = priceAccept(term, field, networks, { description, mimeType, v1: (chainId) => !v1Networks.has(chainId) });
+    if (!priced.ok) return priced;
+    const { accept } = priced;
+    if (accepts.some((a) => a.network.chainId === accept.network.chainId && a.asset.address.toLowerCase() === accept.asset.address.toLowerCase())) {
+      return { ok: false, issue: { field, message: `pays ${accept.asset.symbol} on ${accept.network.name} as an earlier accept does: one accept per network and token` } };
+    }
+    if (accept.v1Requirement) v1Networks.add(accept.network.chainId);
+    accepts.push(accept);
+  }
   const namespace = metadata.namespace ?? "default";
   return { ok: true, route: {
     key: `${namespace}/${metadata.name}`,
@@ -59,7 +72,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
     name: metadata.name,
     offer: offerOf(metadata.annotations, metadata.name),
     pattern: spec.pattern,
-    accepts: [accept.accept],
+    accepts,
     upstreamHealthy: spec.upstreamHealthy,
     upstreamAuth: spec.upstreamAuth,
     description,
@@ -68,18 +81,20 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
 }
 
 type AcceptSpec = Pick<PaymentRoute["spec"], "network" | "asset" | "price" | "amount" | "payTo" | "scheme" | "maxTimeoutSeconds">;
+type Described = { description: string; mimeType: string; v1(chainId: number): boolean };
 
-function priceAccept(spec: AcceptSpec, networks: readonly Network[], description: string, mimeType: string): { ok: true; accept: PricedAccept } | { ok: false; issue: FieldIssue } {
+/** One accept from the route's own terms (`field` "spec") or an alternative ("spec.alternatives.0"). */
+function priceAccept(spec: AcceptSpec, field: string, networks: readonly Network[], { description, mimeType, v1 }: Described): { ok: true; accept: PricedAccept } | { ok: false; issue: FieldIssue } {
   const network = findNetwork(networks, spec.network);
-  if (!network) return { ok: false, issue: { field: "spec.network", message: `unknown network "${spec.network}"` } };
-  const resolved = resolveAsset(spec.asset, network, "spec.asset");
+  if (!network) return { ok: false, issue: { field: `${field}.network`, message: `unknown network "${spec.network}"` } };
+  const resolved = resolveAsset(spec.asset, network, `${field}.asset`);
   if (!resolved.ok) return { ok: false, issue: resolved.issues[0]! };
   const asset = resolved.asset;
   const priced = routeAmount(spec, asset);
-  if (!priced.ok) return priced;
+  if (!priced.ok) return { ok: false, issue: { ...priced.issue, field: priced.issue.field.replace(/^spec\./, `${field}.`) } };
   const amount = priced.amount;
   const payToIssue = payToProblem(spec.payTo, network, asset.address);
-  if (payToIssue) return { ok: false, issue: { field: "spec.payTo", message: payToIssue } };
+  if (payToIssue) return { ok: false, issue: { field: `${field}.payTo`, message: payToIssue } };
   const eip712 = asset.eip712Name !== undefined && asset.eip712Version !== undefined ? { name: asset.eip712Name, version: asset.eip712Version } : {};
   // The official client pays by Permit2 only when told so; EIP-3009 is its default.
   const extra = asset.transferMethod === "permit2" ? { assetTransferMethod: "permit2", ...eip712 } : eip712;
@@ -94,7 +109,7 @@ function priceAccept(spec: AcceptSpec, networks: readonly Network[], description
     extra,
   };
   let v1Requirement: PricedAccept["v1Requirement"];
-  if (asset.transferMethod === "eip3009") {
+  if (asset.transferMethod === "eip3009" && v1(network.chainId)) {
     const v1 = JSON.stringify({
       scheme: spec.scheme,
       network: network.name,
