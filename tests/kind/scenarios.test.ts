@@ -147,6 +147,34 @@ describe("on Node", () => {
     await stack.admin.request("DELETE", offerPath("llm", "obol"));
   });
 
+  it("several accepts: an offer taking 0.001 USDC or 0.01 OBOL lists both, and a buyer paying through the second accept pays OBOL only, through Traefik", async () => {
+    const obol = { address: stack.chain.obol.address, symbol: "OBOL", decimals: 18, transferMethod: "permit2" };
+    await applyOffer(stack.admin, "llm", "two-ways", spec("0.001", { payments: [{ network: "base-sepolia", payTo: stack.payTo, price: { perRequest: "0.01" }, asset: obol }] }));
+    await waitReady(stack.admin, "llm", "two-ways", 5000);
+    await waitFor("route served by Traefik", async () => (await viaGateway(stack, "/services/two-ways/x")).status === 402, 15_000);
+    const unpaid = await viaGateway(stack, "/services/two-ways/v1/chat/completions");
+    const accepts = JSON.parse(Buffer.from(unpaid.headers.get("payment-required")!, "base64").toString()).accepts as { asset: string; amount: string }[];
+    expect(accepts.map((a) => [a.asset, a.amount])).toEqual([[stack.chain.token, "1000"], [obol.address, "10000000000000000"]]);
+    expect(unpaid.json()).toMatchObject({ x402Version: 1, accepts: [{ asset: stack.chain.token, maxAmountRequired: "1000" }] });
+
+    // The buyer's client prefers OBOL: the second accept.
+    const buyer = privateKeyToAccount(stack.chain.accounts[1]!.privateKey);
+    const reader = createWalletClient({ account: buyer, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) }).extend(publicActions);
+    const obolOf = (address: `0x${string}`) => reader.readContract({ address: obol.address, abi: erc20Abi, functionName: "balanceOf", args: [address] });
+    const [sellerObol, buyerObol, sellerUsdc, buyerUsdc] = await Promise.all([obolOf(stack.payTo), obolOf(buyer.address), usdcBalance(stack, stack.payTo), usdcBalance(stack, buyer.address)]);
+    const client = new x402Client((_version, requirements) => requirements.find((r) => r.asset.toLowerCase() === obol.address.toLowerCase())!);
+    registerExactEvmScheme(client, { signer: buyer });
+    client.setSpendControls({ allowedAssets: [{ network: "eip155:84532", asset: obol.address }, { network: "eip155:84532", asset: stack.chain.token }] });
+    const paid = await wrapV2(fetch, client)(`${stack.traefik.url}/services/two-ways/v1/chat/completions`);
+    expect(paid.status).toBe(200);
+    expect(await paid.json()).toMatchObject({ path: "/v1/chat/completions", authorization: `Bearer ${UPSTREAM.secretValue}` });
+    expect(await obolOf(stack.payTo)).toBe(sellerObol + 10n ** 16n);
+    expect(await obolOf(buyer.address)).toBe(buyerObol - 10n ** 16n);
+    expect(await usdcBalance(stack, stack.payTo)).toBe(sellerUsdc);
+    expect(await usdcBalance(stack, buyer.address)).toBe(buyerUsdc);
+    await stack.admin.request("DELETE", offerPath("llm", "two-ways"));
+  });
+
   it("route hijack across namespaces: a more specific PaymentRoute elsewhere neither reprices nor redirects an offer's requests", async () => {
     const attacker = stack.chain.accounts[7]!.address;
     const routePath = (name: string) => resourcePath(PAYMENT_ROUTE, "zzz", name);
