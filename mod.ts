@@ -24,6 +24,9 @@ export { type RenderedOffer, renderOffers, type RenderResult } from "./core/rend
 export { type OfferValidation, validateOffer, type ValidOffer } from "./core/validate-offer.ts";
 export { type ConfigOverrides, configWith, DEFAULT_CONFIG, type GatewayRef, type OperatorConfig, parseGatewayRef } from "./core/config.ts";
 export { caip2, DEFAULT_NETWORKS, findNetwork, type Network } from "./core/networks.ts";
+export { type Asset, type AssetResult, type AssetSpec, AssetSpecSchema, defaultAsset, resolveAsset, type TransferMethod } from "./core/assets.ts";
+export { EXACT_PERMIT2_PROXY_ADDRESS, PERMIT2_ADDRESS } from "./core/permit2.ts";
+export { type PaymentTerms, validatePayment } from "./core/validate-payment.ts";
 export { effectivePrice, type EffectivePrice, type PriceModel, type PriceResult } from "./core/price.ts";
 export { formatAtomic, toAtomicCeil, toAtomicExact } from "./core/decimal.ts";
 export { childNames, type ChildNames, httpRoute, middleware, PAYMENT_ROUTE_SUFFIX, paymentRoute, referenceGrant } from "./core/children.ts";
@@ -34,10 +37,12 @@ export { NOTHING_OBSERVED, type Observed, type UpstreamObservation, type Upstrea
 export type { OfferEvent } from "./core/transitions.ts";
 export { ownerKeyOf } from "./core/ownership.ts";
 export {
+  type Payment,
+  PaymentSchema,
   type ServiceOfferEnvelope,
   ServiceOfferEnvelopeSchema,
   type ServiceOfferSpec,
   ServiceOfferSpecSchema,
   type ServiceOfferStatus,
 } from "./core/service-offer.ts";
-export { type AmountResult, type PaymentRoute, PaymentRouteSchema, type PaymentRouteSpec, routeAmount } from "./core/payment-route.ts";
+export { type Alternative, type AmountResult, type PaymentRoute, PaymentRouteSchema, type PaymentRouteSpec, routeAmount } from "./core/payment-route.ts";
