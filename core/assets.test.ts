@@ -52,3 +52,15 @@ describe("resolveAsset", () => {
     expect(bad({ color: "red" })).toBe(true);
   });
 });
+
+describe("resolveAsset refuses what is not a token, or mislabels one", () => {
+  it("refuses Permit2 and the x402 proxies as a token, naming the address", () => {
+    for (const address of ["0x000000000022D473030F116dDEE9F6B43aC78BA3", "0x402085c248eea27d92e8b30b2c58ed07f9e20001", "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"]) {
+      expect(fieldsOf(resolveAsset({ address, symbol: "X", decimals: 18, transferMethod: "permit2" }, baseSepolia, field))).toEqual([`${field}.address`]);
+    }
+  });
+
+  it("refuses the network's USDC under another symbol (revenue would be counted under it)", () => {
+    expect(fieldsOf(resolveAsset({ address: baseSepolia.asset, symbol: "EURC" }, baseSepolia, field))).toEqual([`${field}.symbol`]);
+  });
+});

@@ -7,6 +7,7 @@ import * as v from "valibot";
 import type { FieldIssue } from "./field-issues.ts";
 import type { Network } from "./networks.ts";
 import { AddressSchema } from "./pay-to.ts";
+import { PERMIT2_CONTRACTS } from "./permit2.ts";
 
 export const TRANSFER_METHODS = ["eip3009", "permit2"] as const;
 export type TransferMethod = (typeof TRANSFER_METHODS)[number];
@@ -72,8 +73,14 @@ export function resolveAsset(spec: AssetSpec | undefined, network: Network, fiel
   const known = spec.address.toLowerCase() === network.asset.toLowerCase() ? defaultAsset(network) : undefined;
   const issues: FieldIssue[] = [];
   const issue = (name: string, message: string) => issues.push({ field: `${field}.${name}`, message });
+  if (PERMIT2_CONTRACTS.includes(spec.address.toLowerCase())) {
+    return { ok: false, issues: [{ field: `${field}.address`, message: `is a contract of the Permit2 path, not a token (got "${spec.address}")` }] };
+  }
   if (known) {
     // The network's USDC: what we know of it is checked, not overridden.
+    if (spec.symbol !== undefined && spec.symbol !== known.symbol) {
+      issue("symbol", `must be "${known.symbol}", the symbol of ${network.name}'s ${known.symbol}, which revenue is counted under (got "${spec.symbol}")`);
+    }
     if (spec.decimals !== undefined && spec.decimals !== known.decimals) {
       issue("decimals", `must be ${known.decimals}, the decimals of ${network.name}'s ${known.symbol} (got ${spec.decimals})`);
     }

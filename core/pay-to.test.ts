@@ -28,13 +28,20 @@ describe("payToProblem", () => {
 
 describe("payToProblem with a named token", () => {
   const obol = "0x0B01000000000000000000000000000000000b01";
-  it("refuses the named token's contract, and no longer the network's USDC", () => {
+  it("refuses the named token's contract", () => {
     expect(payToProblem(obol, baseSepolia, obol)).toMatch(/token contract 0x0B01/);
-    expect(payToProblem(baseSepolia.asset, baseSepolia, obol)).toBeUndefined();
+    expect(payToProblem(obol, baseSepolia)).toBeUndefined();
   });
 
   it("refuses Permit2 and the x402 Permit2 proxy, which cannot pass tokens on", () => {
     expect(payToProblem("0x000000000022D473030F116dDEE9F6B43aC78BA3", baseSepolia, obol)).toMatch(/Permit2/);
     expect(payToProblem("0x402085c248eea27d92e8b30b2c58ed07f9e20001", baseSepolia)).toMatch(/Permit2 proxy/);
+  });
+});
+
+describe("payToProblem on an accept in another token", () => {
+  it("still refuses the network's USDC contract, and the upto proxy", () => {
+    expect(payToProblem(baseSepolia.asset, baseSepolia, "0x0B01000000000000000000000000000000000b01")).toMatch(/token contract/);
+    expect(payToProblem("0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002", baseSepolia)).toMatch(/Permit2 proxy/);
   });
 });

@@ -3,7 +3,7 @@
 // refuses both as recipients, so every payment to them would fail at settlement).
 import * as v from "valibot";
 import type { Network } from "./networks.ts";
-import { EXACT_PERMIT2_PROXY_ADDRESS, PERMIT2_ADDRESS } from "./permit2.ts";
+import { PERMIT2_CONTRACTS } from "./permit2.ts";
 
 /** An EVM address as x402 and our CRDs write it: 0x and 40 hex digits, any case. */
 export const ADDRESS_PATTERN = /^0x[0-9a-fA-F]{40}$/;
@@ -16,11 +16,13 @@ export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 export function payToProblem(payTo: string, network: Network | undefined, token: string | undefined = network?.asset): string | undefined {
   const address = payTo.toLowerCase();
   if (address === ZERO_ADDRESS) return `must not be the zero address, which no one can collect from (got "${payTo}")`;
-  if (network && token && address === token.toLowerCase()) {
-    return `must not be the ${network.name} token contract ${token}, which no one can collect from (got "${payTo}")`;
+  for (const contract of [token, network?.asset]) {
+    if (network && contract && address === contract.toLowerCase()) {
+      return `must not be the ${network.name} token contract ${contract}, which no one can collect from (got "${payTo}")`;
+    }
   }
-  if (address === PERMIT2_ADDRESS.toLowerCase() || address === EXACT_PERMIT2_PROXY_ADDRESS.toLowerCase()) {
-    return `must not be the Permit2 contract or the x402 Permit2 proxy, which no one can collect from (got "${payTo}")`;
+  if (PERMIT2_CONTRACTS.includes(address)) {
+    return `must not be the Permit2 contract or an x402 Permit2 proxy, which no one can collect from (got "${payTo}")`;
   }
   return undefined;
 }

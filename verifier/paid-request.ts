@@ -5,9 +5,9 @@
 // so the buyer's retry of the same payment learns what happened instead of paying again);
 // 200 only after a settled (or verified, in verify-only mode) payment. Every wait takes
 // its time from one deadline.
-import { networkIdFor } from "../core/networks.ts";
-import { allowed, base64Json, paymentRequired, refused, unavailable } from "./answer.ts";
-import { checkPayment, chooseAccept } from "./x402/check-payment.ts";
+import { DEFAULT_NETWORKS, findNetwork, type Network, networkIdFor } from "../core/networks.ts";
+import { allowed, type Answer, base64Json, paymentRequired, refused, unavailable } from "./answer.ts";
+import { checkPayment, chooseAccept, MAX_CLOCK_SKEW_SECONDS } from "./x402/check-payment.ts";
 import { beforeDeadline, type Deadline, deadlineAfter, shorterOf, TIMED_OUT } from "../adapters/deadline.ts";
 import type { PaymentContext, SettleOutcome } from "./x402/facilitator.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
@@ -16,7 +16,7 @@ import { isCounterfactual, signerOf } from "./x402/payment-signature.ts";
 import type { PricedAccept, PricedRoute } from "./routes/priced-route.ts";
 import { PERMIT2 } from "./x402/permit2.ts";
 import { type Reservation, reservationKey } from "./replay-guard.ts";
-import { NONCE_USED, REASON } from "./x402/reasons.ts";
+import { REASON } from "./x402/reasons.ts";
 
 /** Traefik gives up at 30 s; this leaves room for the network on both sides. */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 25_000;
@@ -47,10 +47,16 @@ function heldUnder(payment: PaymentAttempt, route: PricedRoute): PricedAccept | 
   );
 }
 
-/** Permit2 keeps one nonce space per owner for every token; EIP-3009 one per token. */
-function replayKey(payment: PaymentAttempt, accept: PricedAccept): string {
+/**
+ * Where a payment is held: its chain, its nonce space, payer and nonce. Permit2 keeps one
+ * nonce space per owner for every token; EIP-3009 one per token, but the key leaves the
+ * token out (a nonce reused across tokens is the buyer's own doing, and waits for the first).
+ * Read from the payment alone, so that a held payment is found whatever the route offers now.
+ */
+function replayKey(payment: PaymentAttempt, networks: readonly Network[]): string | undefined {
+  const network = findNetwork(networks, payment.network);
   const a = payment.authorization;
-  return reservationKey(accept.network.chainId, payment.method === "permit2" ? PERMIT2 : accept.asset.address, a.from, a.nonce);
+  return network && reservationKey(network.chainId, payment.method === "permit2" ? PERMIT2 : "eip3009", a.from, a.nonce);
 }
 
 export async function decidePayment(route: PricedRoute, resource: string, header: string, version: 1 | 2, deps: VerifierDeps): Promise<Decision> {
@@ -61,10 +67,10 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   const a = payment.authorization;
   const now = deps.nowSeconds();
   const chosen = chooseAccept(payment, route);
-  const accept = chosen.ok ? chosen.accept : heldUnder(payment, route);
-  // Not payable on any of the route's terms, so never held here either.
-  if (!accept) return refuse(route, resource, chosen.ok ? REASON.invalidRequirements : chosen.refusal.reason, chosen.ok ? "" : chosen.refusal.message, deps);
-  const key = replayKey(payment, accept);
+  const key = replayKey(payment, deps.networks ?? DEFAULT_NETWORKS);
+  // On a network the verifier does not know: never payable here, so never held either.
+  if (!key) return chosen.ok ? refuse(route, resource, REASON.invalidNetwork, `unknown network ${payment.network}`, deps) : refuse(route, resource, chosen.refusal.reason, chosen.refusal.message, deps);
+  let accept = chosen.ok ? chosen.accept : undefined;
   const digest = paymentDigest(route, payment);
   const request: HeldRequest = { route, resource, digest };
   let signedByPayer = false;
@@ -74,8 +80,11 @@ export async function decidePayment(route: PricedRoute, resource: string, header
   if (held) {
     const known = answerKnown(held, request, deps);
     if (known) return known;
+    // Our own unknown outcome, resumed on the terms it was made on, even if the price changed since.
+    accept = chosen.ok ? chosen.accept : heldUnder(payment, route);
   } else {
     if (!chosen.ok) return refuse(route, resource, chosen.refusal.reason, chosen.refusal.message, deps);
+    accept = chosen.accept;
     const refusal = checkPayment(payment, accept, now);
     if (refusal) return refuse(route, resource, refusal.reason, refusal.message, deps);
     const signer = await signerOf(payment, accept);
@@ -103,6 +112,12 @@ export async function decidePayment(route: PricedRoute, resource: string, header
       if (known) return known;
     }
   }
+  if (!accept) {
+    // Held in doubt, and the route no longer offers its network and token: it cannot be resolved
+    // here until it does again, and it may have landed, so the buyer is told to wait.
+    deps.log.warn("a payment in doubt was made on terms its route no longer offers; it stays held", { route: route.key, network: payment.network });
+    return { route, answer: unknownOutcome() };
+  }
   const paid: Paid = { context: { payment, route, accept, resource, deadline, signedByPayer }, key, credentials: credentials.authorization };
   if (held) {
     // Our own unknown outcome: claim it (one resolution however many retries), and find out.
@@ -114,15 +129,14 @@ export async function decidePayment(route: PricedRoute, resource: string, header
     paid.context.signedByPayer = (await signerOf(payment, accept)) === "payer";
     const refusal = chosen.ok ? checkPayment(payment, accept, now) : chosen.refusal;
     if (refusal) {
+      // Our earlier transfer may still land until the authorization expires for good: until then, wait.
+      if (a.validBefore + MAX_CLOCK_SKEW_SECONDS >= now) return keepInDoubt(paid, deps);
       deps.guard.release(key);
       return refuse(route, resource, refusal.reason, refusal.message, deps);
     }
   }
   const release = deps.slots ? await deps.slots.acquire(shorterOf(deadline, Math.min(SLOT_WAIT_MS, deadline.remainingMs() / 4))) : () => {};
-  if (!release) {
-    deps.guard.release(key);
-    return { route, answer: unavailable("too many payments in progress; no payment was taken, retry later") };
-  }
+  if (!release) return letGo(paid, deps, () => unavailable("too many payments in progress; no payment was taken, retry later"));
   try {
     return await verifyAndSettle(paid, deps);
   } catch (error) {
@@ -179,43 +193,31 @@ async function resume({ context, key, credentials }: Paid, transaction: string |
   return pass(context, settled, credentials);
 }
 
-async function verifyAndSettle({ context, key, credentials }: Paid, deps: VerifierDeps): Promise<Decision> {
+async function verifyAndSettle(paid: Paid, deps: VerifierDeps): Promise<Decision> {
+  const { context, key, credentials } = paid;
   const { route, resource, deadline } = context;
   // Verification may take half of what is left, so that settlement still has time.
   const verifyBy: Deadline = deps.mode === "verify-only" ? deadline : shorterOf(deadline, deadline.remainingMs() / 2);
   // The facilitators keep to their deadlines; this holds even for one that does not.
   const verified = await beforeDeadline(verifyBy, deps.facilitator.verify({ ...context, deadline: verifyBy })).then((v) => v === TIMED_OUT ? unreachable : v);
-  if (verified.kind === "invalid" && context.retry && NONCE_USED.has(verified.reason)) {
-    // After an attempt whose outcome was unknown, a used nonce may be that attempt landing late.
-    deps.guard.mark(key, "unknown");
-    return { route, answer: unknownOutcome() };
+  if (verified.kind === "unavailable") {
+    deps.log.warn("payment verification unavailable", { route: route.key, message: verified.message });
+    return letGo(paid, deps, () => unavailable("payment verification is unavailable; no payment was taken, retry later"));
   }
-  if (verified.kind !== "valid") {
-    deps.guard.release(key);
-    if (verified.kind === "unavailable") {
-      deps.log.warn("payment verification unavailable", { route: route.key, message: verified.message });
-      return { route, answer: unavailable("payment verification is unavailable; no payment was taken, retry later") };
-    }
-    return refuse(route, resource, verified.reason, verified.message, deps);
-  }
+  if (verified.kind === "invalid") return letGo(paid, deps, () => paymentRefused(route, resource, verified.reason, verified.message, deps));
   deps.metrics?.verified(route);
   if (deps.mode === "verify-only") {
     deps.guard.mark(key, "done");
     return pass(context, "", credentials);
   }
   if (deadline.remainingMs() < MIN_SETTLE_MS) {
-    deps.guard.release(key);
-    return { route, answer: unavailable("no time left to settle within Traefik's timeout; no payment was taken, retry later") };
+    return letGo(paid, deps, () => unavailable("no time left to settle within Traefik's timeout; no payment was taken, retry later"));
   }
   const settled = await beforeDeadline(deadline, deps.facilitator.settle(context)).then((v) => v === TIMED_OUT ? outOfTime : v);
-  if (settled.kind === "failed") {
-    deps.guard.release(key);
-    return refuse(route, resource, settled.reason, settled.message, deps);
-  }
+  if (settled.kind === "failed") return letGo(paid, deps, () => paymentRefused(route, resource, settled.reason, settled.message, deps));
   if (settled.kind === "unavailable") {
-    deps.guard.release(key);
     deps.log.warn("settlement unavailable; nothing was sent", { route: route.key, message: settled.message });
-    return { route, answer: unavailable("settlement is unavailable; no payment was taken, retry later") };
+    return letGo(paid, deps, () => unavailable("settlement is unavailable; no payment was taken, retry later"));
   }
   if (settled.kind === "unknown") {
     deps.guard.mark(key, "unknown", settled.transaction);
@@ -225,6 +227,25 @@ async function verifyAndSettle({ context, key, credentials }: Paid, deps: Verifi
   deps.guard.mark(key, "done", settled.transaction);
   deps.metrics?.settled(route, context.accept);
   return pass(context, settled.transaction, credentials);
+}
+
+/** After a definite "not paid": the hold is freed and the buyer told why, unless this is a retry of a payment in doubt. */
+function letGo(paid: Paid, deps: VerifierDeps, answer: () => Answer): Decision {
+  if (paid.context.retry) return keepInDoubt(paid, deps);
+  deps.guard.release(paid.key);
+  return { route: paid.context.route, answer: answer() };
+}
+
+/**
+ * A retry of a payment in doubt that did not end in a settlement. The resolver saw the earlier
+ * transfer not landed *then*, but it may land yet (a pending transaction, a facilitator's own,
+ * spending the nonce, the balance or the allowance this attempt finds short), so nothing this
+ * attempt learns frees the hold or asks for another payment: it stays unknown and is resolved
+ * again on the next retry, until the authorization lapses.
+ */
+function keepInDoubt({ context, key }: Paid, deps: VerifierDeps): Decision {
+  deps.guard.mark(key, "unknown");
+  return { route: context.route, answer: unknownOutcome() };
 }
 
 const unreachable = { kind: "unavailable", message: "verification out of time" } as const;
@@ -244,6 +265,10 @@ function pass({ route, accept, payment }: PaymentContext, transaction: string, c
 }
 
 function refuse(route: PricedRoute, resource: string, reason: string, message: string, deps: VerifierDeps): Decision {
+  return { route, answer: paymentRefused(route, resource, reason, message, deps) };
+}
+
+function paymentRefused(route: PricedRoute, resource: string, reason: string, message: string, deps: VerifierDeps): Answer {
   deps.metrics?.refused(route, reason);
-  return { route, answer: paymentRequired(route, resource, `${reason}: ${message}`) };
+  return paymentRequired(route, resource, `${reason}: ${message}`);
 }

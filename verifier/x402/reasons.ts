@@ -55,9 +55,13 @@ export const DEFINITE_SETTLE_FAILURES = new Set([
   "permit2_invalid_destination", "permit2_invalid_owner", "permit2_payment_too_early", "permit2_proxy_not_deployed",
 ]);
 
-/** Whether a settlement refused for `reason` moved no money: on a retry after an unknown outcome, a used nonce may be our own earlier transfer. */
+/**
+ * Whether a settlement refused for `reason` moved no money. Never on a retry after an unknown
+ * outcome: a used nonce, a short balance or allowance, a failed simulation may all be our own
+ * earlier transfer landing.
+ */
 export function settleFailureIsDefinite(reason: string, retry: boolean | undefined): boolean {
-  return DEFINITE_SETTLE_FAILURES.has(reason) && !(retry && NONCE_USED.has(reason));
+  return !retry && DEFINITE_SETTLE_FAILURES.has(reason);
 }
 
 /** Known, but not proof of anything: they keep a payment's outcome unknown. */
