@@ -1,7 +1,7 @@
 // A throwaway local EVM chain for tests: `hardhat node` in a child process, with a
 // USDC-compatible EIP-3009 token at the canonical base-sepolia USDC address (so code that
 // looks the token up by network finds it), Multicall3 at its canonical address, our own
-// Permit2 and x402 exact Permit2 proxy at theirs, an 18-decimal OBOL-like token paid through
+// Permit2 and x402 exact and upto Permit2 proxies at theirs, an 18-decimal OBOL-like token paid through
 // Permit2, a second EIP-3009 token (EURC-like) with a domain of its own, and the Hardhat dev
 // accounts holding all three.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -30,6 +30,7 @@ export const INITIAL_USDC = 1_000_000_000n; // 1000 USDC, 6 decimals
 /** Canonical addresses, as @x402/evm exports them (docs/permit2-facts.md). */
 export const PERMIT2_ADDRESS: Address = "0x000000000022D473030F116dDEE9F6B43aC78BA3";
 export const EXACT_PERMIT2_PROXY_ADDRESS: Address = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001";
+export const UPTO_PERMIT2_PROXY_ADDRESS: Address = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002";
 /** Where the local chain's OBOL-like test token lives (any free address would do). */
 export const OBOL_ADDRESS: Address = "0x0B01000000000000000000000000000000000b01";
 export const INITIAL_OBOL = 1_000n * 10n ** 18n; // 1000 OBOL, 18 decimals
@@ -63,9 +64,9 @@ const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function startChain(options: { chainId?: number } = {}): Promise<Chain> {
   const chainId = options.chainId ?? 84532;
-  const [compiled, multicall, permit2, proxy, obol, eurc, port] = await Promise.all([
-    compileTestUSDC(), compileContract("Multicall3"), compileContract("Permit2"), compileContract("X402ExactPermit2Proxy"), compileContract("TestObol"),
-    compileEip3009Token(EURC), freePort(),
+  const [compiled, multicall, permit2, proxy, uptoProxy, obol, eurc, port] = await Promise.all([
+    compileTestUSDC(), compileContract("Multicall3"), compileContract("Permit2"), compileContract("X402ExactPermit2Proxy"), compileContract("X402UptoPermit2Proxy"),
+    compileContract("TestObol"), compileEip3009Token(EURC), freePort(),
   ]);
   const rpcUrl = `http://127.0.0.1:${port}`;
 
@@ -109,6 +110,7 @@ export async function startChain(options: { chainId?: number } = {}): Promise<Ch
     await rpc(rpcUrl, "hardhat_setCode", [MULTICALL3_ADDRESS, multicall.deployedBytecode]);
     await rpc(rpcUrl, "hardhat_setCode", [PERMIT2_ADDRESS, permit2.deployedBytecode]);
     await rpc(rpcUrl, "hardhat_setCode", [EXACT_PERMIT2_PROXY_ADDRESS, proxy.deployedBytecode]);
+    await rpc(rpcUrl, "hardhat_setCode", [UPTO_PERMIT2_PROXY_ADDRESS, uptoProxy.deployedBytecode]);
     return { rpcUrl, chainId, token: USDC_ADDRESS, accounts, abi: compiled.abi, obol: { address: OBOL_ADDRESS, abi: obol.abi }, eurc: { address: EURC_ADDRESS, abi: eurc.abi, ...EURC }, viemChain, stop };
   } catch (error) {
     await stop();
