@@ -1,0 +1,172 @@
+// What becomes of a held payment: verified, settled, resumed after an unknown outcome, or let
+// go; and the answers each ends in. The rules for money: 402 only when nothing can have
+// moved; 503 + Retry-After when we cannot tell yet (the hold is kept, so the buyer's retry
+// of the same payment learns what happened instead of paying again); served only after a
+// settled (or verified, in verify-only mode) payment.
+import { networkIdFor } from "../core/networks.ts";
+import { allowed, type Answer, base64Json, paymentRequired, unavailable } from "./answer.ts";
+import { beforeDeadline, type Deadline, shorterOf, TIMED_OUT } from "../adapters/deadline.ts";
+import type { PaymentContext, SettleOutcome } from "./x402/facilitator.ts";
+import type { Decision, VerifierDeps } from "./deps.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
+import type { Reservation } from "./replay-guard.ts";
+import { REASON } from "./x402/reasons.ts";
+
+/** Starting a settlement with less time than this left would make its outcome unknown for sure. */
+export const MIN_SETTLE_MS = 1000;
+
+/** A payment held under `key`, with what it pays and the upstream credentials read for it. */
+export type Paid = { context: PaymentContext; key: string; credentials: string | undefined };
+
+/**
+ * A paid request before its upstream is asked. answer: say this and do not forward. paid:
+ * settled already (a payment in doubt that landed) or verified in verify-only mode: forward,
+ * and serve with the decision's headers. verified: forward, then settlePaid (or letGo when
+ * the upstream did not deliver).
+ */
+export type Admitted =
+  | { kind: "answer"; decision: Decision }
+  | { kind: "paid"; decision: Decision }
+  | Verified;
+
+/** Verified, not yet settled; `slot` is the payment slot it holds, if any. */
+export type Verified = { kind: "verified"; paid: Paid; slot?: () => void };
+
+function refusedWith(decision: Decision): Admitted {
+  return { kind: "answer", decision };
+}
+
+export type HeldRequest = { route: PricedRoute; resource: string; digest: string };
+
+/**
+ * What we already know of a held authorization, without reading anything: done, already
+ * used; being verified, settled or resolved, or held for another authorization reusing the
+ * nonce: wait (never pay). Undefined: it is this very payment's unknown outcome, to resume.
+ */
+export function answerKnown(held: Reservation, { route, resource, digest }: HeldRequest, deps: VerifierDeps): Decision | undefined {
+  if (held.state === "done") return refuse(route, resource, REASON.alreadyUsed, "this payment authorization was already used", deps);
+  if (held.state !== "unknown" || held.payment !== digest) return waitForIt(route);
+  return undefined;
+}
+
+export function waitForIt(route: PricedRoute): Decision {
+  return { route, answer: unavailable("this payment is being processed; do not pay again, retry this request later") };
+}
+
+/**
+ * The same authorization again, after an unknown outcome; we hold the "resolving" claim.
+ * Settled: serve it once. Not settled: settle afresh (undefined). Still unknown: 503 again.
+ */
+export async function resume({ context, key, credentials }: Paid, transaction: string | undefined, deps: VerifierDeps): Promise<Decision | undefined> {
+  const { route } = context;
+  const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
+  if (resolution === TIMED_OUT || resolution.kind === "unknown") {
+    deps.guard.transition(key, "resolving", "unknown");
+    deps.log.warn("settlement outcome still unknown", { route: route.key, transaction, message: resolution === TIMED_OUT ? "out of time" : resolution.message });
+    return { route, answer: unknownOutcome() };
+  }
+  if (resolution.kind === "not-settled") {
+    if (resolution.refusal) {
+      deps.guard.release(key);
+      return refuse(route, context.resource, resolution.refusal.reason, resolution.refusal.message, deps);
+    }
+    deps.guard.transition(key, "resolving", "in-flight");
+    return undefined;
+  }
+  const settled = resolution.transaction ?? transaction ?? "";
+  deps.guard.transition(key, "resolving", "done", settled);
+  deps.metrics?.settled(route, context.accept);
+  deps.log.info("unknown settlement resolved: it landed; serving the retry", { route: route.key, transaction: settled });
+  return pass(context, settled, credentials);
+}
+
+/**
+ * Asks the facilitator whether the payment is good. Undefined: it is, and it is to be settled
+ * (settlePaid); otherwise the answer, with the hold released or, verify-only, the payment served.
+ */
+export async function verifyPaid(paid: Paid, deps: VerifierDeps): Promise<Admitted | undefined> {
+  const { context, key, credentials } = paid;
+  const { route, resource, deadline } = context;
+  // Verification may take half of what is left, so that settlement still has time.
+  const verifyBy: Deadline = deps.mode === "verify-only" ? deadline : shorterOf(deadline, deadline.remainingMs() / 2);
+  // The facilitators keep to their deadlines; this holds even for one that does not.
+  const verified = await beforeDeadline(verifyBy, deps.facilitator.verify({ ...context, deadline: verifyBy })).then((v) => v === TIMED_OUT ? unreachable : v);
+  if (verified.kind === "unavailable") {
+    deps.log.warn("payment verification unavailable", { route: route.key, message: verified.message });
+    return refusedWith(letGo(paid, deps, () => unavailable("payment verification is unavailable; no payment was taken, retry later")));
+  }
+  if (verified.kind === "invalid") return refusedWith(letGo(paid, deps, () => paymentRefused(route, resource, verified.reason, verified.message, deps)));
+  deps.metrics?.verified(route);
+  if (deps.mode === "verify-only") {
+    deps.guard.mark(key, "done");
+    return { kind: "paid", decision: pass(context, "", credentials) };
+  }
+  return undefined;
+}
+
+/** Settles a verified payment: served (with its receipt) only once it is settled. */
+export async function settlePaid(paid: Paid, deps: VerifierDeps): Promise<Decision> {
+  const { context, key, credentials } = paid;
+  const { route, resource, deadline } = context;
+  if (deadline.remainingMs() < MIN_SETTLE_MS) {
+    return letGo(paid, deps, () => unavailable("no time left to settle within Traefik's timeout; no payment was taken, retry later"));
+  }
+  const settled = await beforeDeadline(deadline, deps.facilitator.settle(context)).then((v) => v === TIMED_OUT ? outOfTime : v);
+  if (settled.kind === "failed") return letGo(paid, deps, () => paymentRefused(route, resource, settled.reason, settled.message, deps));
+  if (settled.kind === "unavailable") {
+    deps.log.warn("settlement unavailable; nothing was sent", { route: route.key, message: settled.message });
+    return letGo(paid, deps, () => unavailable("settlement is unavailable; no payment was taken, retry later"));
+  }
+  if (settled.kind === "unknown") {
+    deps.guard.mark(key, "unknown", settled.transaction);
+    deps.log.error("settlement outcome unknown; the reservation is kept", { route: route.key, transaction: settled.transaction, message: settled.message });
+    return { route, answer: unknownOutcome() };
+  }
+  deps.guard.mark(key, "done", settled.transaction);
+  deps.metrics?.settled(route, context.accept);
+  return pass(context, settled.transaction, credentials);
+}
+
+/** After a definite "not paid": the hold is freed and the buyer told why, unless this is a retry of a payment in doubt. */
+export function letGo(paid: Paid, deps: VerifierDeps, answer: () => Answer): Decision {
+  if (paid.context.retry) return keepInDoubt(paid, deps);
+  deps.guard.release(paid.key);
+  return { route: paid.context.route, answer: answer() };
+}
+
+/**
+ * A retry of a payment in doubt that did not end in a settlement. The resolver saw the earlier
+ * transfer not landed *then*, but it may land yet (a pending transaction, a facilitator's own,
+ * spending the nonce, the balance or the allowance this attempt finds short), so nothing this
+ * attempt learns frees the hold or asks for another payment: it stays unknown and is resolved
+ * again on the next retry, until the authorization lapses.
+ */
+export function keepInDoubt({ context, key }: Paid, deps: VerifierDeps): Decision {
+  deps.guard.mark(key, "unknown");
+  return { route: context.route, answer: unknownOutcome() };
+}
+
+const unreachable = { kind: "unavailable", message: "verification out of time" } as const;
+const outOfTime: SettleOutcome = { kind: "unknown", message: "settlement out of time" };
+
+export function unknownOutcome() {
+  return unavailable("settlement outcome unknown; do not pay again, retry this request later");
+}
+
+/** Every header value here is one we made or validated: base64, an address checked by the schema, a Secret checked when read. */
+function pass({ route, accept, payment }: PaymentContext, transaction: string, credentials: string | undefined): Decision {
+  const payer = payment.authorization.from;
+  const settlement = { success: true, transaction, network: networkIdFor(payment.version, accept.network), payer };
+  const headers: Record<string, string> = { "x-payment-response": base64Json(settlement), "x-payment-payer": payer };
+  if (credentials !== undefined) headers.authorization = credentials;
+  return { route, answer: allowed(headers) };
+}
+
+export function refuse(route: PricedRoute, resource: string, reason: string, message: string, deps: VerifierDeps): Decision {
+  return { route, answer: paymentRefused(route, resource, reason, message, deps) };
+}
+
+export function paymentRefused(route: PricedRoute, resource: string, reason: string, message: string, deps: VerifierDeps): Answer {
+  deps.metrics?.refused(route, reason);
+  return paymentRequired(route, resource, `${reason}: ${message}`);
+}
