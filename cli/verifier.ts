@@ -5,6 +5,7 @@ import { parseListen } from "../adapters/serve.ts";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { kubeClient } from "../kube/client.ts";
 import { loadClusterAccess } from "../kube/kubeconfig.ts";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../verifier/data-path.ts";
 import { DEFAULT_ANSWER_TIMEOUT_MS } from "../verifier/paid-request.ts";
 import { startVerifier } from "../verifier/start.ts";
 import { UsageError } from "./config-flags.ts";
@@ -23,6 +24,12 @@ Routes come from the cluster's PaymentRoutes (default), or from --routes FILE.
 
 Options (each also from the environment variable named):
   --listen HOST:PORT        where to listen (X402_LISTEN; default 0.0.0.0:8080)
+  --data-path-listen HOST:PORT
+                            also serve the data path there: routes that name an upstream are proxied by
+                            the verifier itself, settled only once the upstream answered < 400 (X402_DATA_PATH_LISTEN)
+  --upstream-timeout SECONDS
+                            data path: how long an upstream may take to answer (its headers; a body may
+                            stream for longer) (X402_UPSTREAM_TIMEOUT; default ${DEFAULT_UPSTREAM_TIMEOUT_MS / 1000})
   --routes FILE             PaymentRoutes from a multi-document YAML file, re-read on change (X402_ROUTES)
   --secrets-dir DIR         with --routes: upstream auth Secrets as DIR/<name>/<key> (X402_SECRETS_DIR)
   --kubeconfig FILE         cluster mode: kubeconfig (KUBECONFIG; default: in-cluster or ~/.kube/config)
@@ -54,6 +61,7 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
       namespaces: { type: "string" }, facilitator: { type: "string" }, "verify-only": { type: "boolean" }, rpc: { type: "string", multiple: true },
       "settlement-key-file": { type: "string" }, "settlement-key-secret": { type: "string" }, "answer-timeout": { type: "string" },
       "settle-timeout": { type: "string" }, "max-concurrent-payments": { type: "string" }, help: { type: "boolean", short: "h" },
+      "data-path-listen": { type: "string" }, "upstream-timeout": { type: "string" },
     },
   });
   if (values.help) return out(VERIFIER_HELP), 0;
@@ -80,10 +88,17 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
   if (!verifyOnly && facilitatorChoice !== "local" && !facilitator.isContract) {
     log.warn("settling through a remote facilitator without --rpc: a payment whose settlement answer is lost stays unknown (503) for its buyer; give --rpc NETWORK=URL so the chain can tell");
   }
-  const verifier = await startVerifier({ listen, routes, facilitator, verifyOnly, answerTimeoutMs, maxConcurrentPayments: maxPayments, networks: DEFAULT_NETWORKS, log });
+  const dataPathText = values["data-path-listen"] ?? env.X402_DATA_PATH_LISTEN;
+  const dataPathListen = dataPathText === undefined ? undefined : parseListen(dataPathText);
+  if (dataPathText !== undefined && !dataPathListen) throw new UsageError("--data-path-listen must be HOST:PORT");
+  const upstreamTimeoutMs = seconds(values["upstream-timeout"] ?? env.X402_UPSTREAM_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT_MS / 1000) * 1000;
+  if (!(upstreamTimeoutMs >= 1000 && upstreamTimeoutMs <= 3_600_000)) throw new UsageError("--upstream-timeout must be between 1 and 3600 seconds");
+  const dataPath = dataPathListen && { listen: dataPathListen, upstreamTimeoutMs };
+  const verifier = await startVerifier({ listen, routes, facilitator, verifyOnly, answerTimeoutMs, maxConcurrentPayments: maxPayments, networks: DEFAULT_NETWORKS, log, dataPath });
   log.info("verifier listening", {
     address: `${verifier.hostname}:${verifier.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin,
     mode: verifyOnly ? "verify-only" : "settle", answerTimeoutSeconds: answerTimeoutMs / 1000, unknownOutcomesResolved: facilitator.resolution,
+    dataPath: verifier.dataPath ? `${verifier.dataPath.hostname}:${verifier.dataPath.port}` : "off",
   });
   const signal = await untilSignal();
   log.info("shutting down", { signal });

@@ -19,6 +19,13 @@ export const MAX_DESCRIPTION_LENGTH = 1024;
 
 const positiveInteger = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"));
 
+/** Where the data path forwards a route's paid requests, and the public prefix it strips first. */
+export const UpstreamSchema = v.strictObject({
+  url: v.pipe(v.string(), v.maxLength(2048, "must be at most 2048 characters"), v.regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL")),
+  stripPrefix: v.optional(v.pipe(v.string(), v.regex(/^\/[a-zA-Z0-9/_.-]*$/, "must be a path starting with '/'"))),
+});
+export type Upstream = v.InferOutput<typeof UpstreamSchema>;
+
 /** Another way to pay the route, offered after its own terms in the same 402 (an offer's `payments`). */
 export const AlternativeSchema = v.strictObject({
   network: v.pipe(v.string(), v.minLength(1, "must not be empty")),
@@ -67,6 +74,11 @@ export const PaymentRouteSpecSchema = v.strictObject({
   upstreamAuth: v.optional(SecretKeyRefSchema),
   upstreamHealthy: v.optional(v.boolean(), true),
   alternatives: v.optional(v.pipe(v.array(AlternativeSchema), v.maxLength(MAX_ALTERNATIVES, `must list at most ${MAX_ALTERNATIVES}`))),
+  /**
+   * The data path: the verifier forwards paid requests to this upstream itself and settles only
+   * once it delivered. Absent: ForwardAuth only (Traefik forwards).
+   */
+  upstream: v.optional(UpstreamSchema),
 });
 export type PaymentRouteSpec = v.InferOutput<typeof PaymentRouteSpecSchema>;
 

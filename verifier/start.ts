@@ -7,6 +7,7 @@ import { boundedSlots } from "../adapters/slots.ts";
 import type { Network } from "../core/networks.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { type AppDeps, verifierApp, verifyFastPath, verifyFetchFastPath } from "./app.ts";
+import { dataPath } from "./data-path.ts";
 import { verifierMetrics } from "./metrics.ts";
 import { memoryReplayGuard } from "./replay-guard.ts";
 import { watchClusterRoutes } from "./routes/cluster-source.ts";
@@ -28,9 +29,11 @@ export type VerifierOptions = {
   maxConcurrentPayments: number;
   networks: readonly Network[];
   log: Logger;
+  /** The data path's own listener, for routes that name an upstream (see data-path.ts). */
+  dataPath?: { listen: { hostname: string; port: number }; upstreamTimeoutMs: number };
 };
 
-export type RunningVerifier = { hostname: string; port: number; stop(): Promise<void> };
+export type RunningVerifier = { hostname: string; port: number; dataPath?: { hostname: string; port: number }; stop(): Promise<void> };
 
 export async function startVerifier(options: VerifierOptions): Promise<RunningVerifier> {
   const { routes, facilitator, verifyOnly, networks, log } = options;
@@ -54,10 +57,15 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     answerTimeoutMs: options.answerTimeoutMs, slots: boundedSlots(options.maxConcurrentPayments), log, metrics,
   };
   const server = await serveFetch(verifierApp(deps).fetch, options.listen.hostname, options.listen.port, { node: verifyFastPath(deps), deno: verifyFetchFastPath(deps) });
+  const proxy = options.dataPath
+    ? await serveFetch(dataPath({ ...deps, upstreamTimeoutMs: options.dataPath.upstreamTimeoutMs }), options.dataPath.listen.hostname, options.dataPath.listen.port)
+    : undefined;
   return {
     hostname: server.hostname,
     port: server.port,
+    dataPath: proxy && { hostname: proxy.hostname, port: proxy.port },
     async stop() {
+      await proxy?.close();
       await server.close();
       await source.stop();
     },

@@ -45,7 +45,7 @@ export function watchClusterRoutes(
   const keep = (object: KubeObject): Kept => {
     const { name, namespace, resourceVersion } = object.metadata;
     const { admitted, lastAdmittedGeneration, reason, message } = (object.status ?? {}) as ReportedStatus;
-    return { metadata: { name, namespace, resourceVersion }, status: { admitted, lastAdmittedGeneration, reason, message }, verdict: evaluateRoute(object, networks) };
+    return { metadata: { name, namespace, resourceVersion }, status: { admitted, lastAdmittedGeneration, reason, message }, verdict: evaluateRoute(object, networks, "cluster") };
   };
   const seen = (key: string) => {
     const slash = key.indexOf("/");

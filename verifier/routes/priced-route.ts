@@ -10,6 +10,7 @@ import { ANNOTATION_OFFER } from "../../core/ownership.ts";
 import { payToProblem } from "../../core/pay-to.ts";
 import { type PaymentRoute, routeAmount } from "../../core/payment-route.ts";
 import type { UpstreamAuth } from "../../core/service-offer.ts";
+import { type UpstreamTarget, upstreamTarget, type UpstreamTrust } from "./upstream-target.ts";
 
 export const DEFAULT_MIME_TYPE = "application/json";
 
@@ -40,13 +41,16 @@ export type PricedRoute = {
   accepts: readonly PricedAccept[];
   upstreamHealthy: boolean;
   upstreamAuth?: UpstreamAuth;
+  /** The data path's upstream: the verifier forwards paid requests there itself. */
+  upstream?: UpstreamTarget;
   description: string;
   mimeType: string;
 };
 
 export type Pricing = { ok: true; route: PricedRoute } | { ok: false; issue: FieldIssue };
 
-export function priceRoute(route: PaymentRoute, networks: readonly Network[]): Pricing {
+/** `trust`: where the route came from, which decides the upstreams it may name (see upstream-target.ts). */
+export function priceRoute(route: PaymentRoute, networks: readonly Network[], trust: UpstreamTrust = "file"): Pricing {
   const { spec, metadata } = route;
   const description = spec.description;
   const mimeType = spec.mimeType ?? DEFAULT_MIME_TYPE;
@@ -66,6 +70,8 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
     accepts.push(accept);
   }
   const namespace = metadata.namespace ?? "default";
+  const target = spec.upstream ? upstreamTarget(spec.upstream, namespace, trust) : undefined;
+  if (target && !target.ok) return target;
   return { ok: true, route: {
     key: `${namespace}/${metadata.name}`,
     namespace,
@@ -75,6 +81,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[]): P
     accepts,
     upstreamHealthy: spec.upstreamHealthy,
     upstreamAuth: spec.upstreamAuth,
+    upstream: target?.target,
     description,
     mimeType,
   } };

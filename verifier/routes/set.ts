@@ -7,6 +7,7 @@ import type { Network } from "../../core/networks.ts";
 import { PaymentRouteSchema } from "../../core/payment-route.ts";
 import { specIssues } from "../../core/unknown-fields.ts";
 import { priceRoute, type PricedRoute } from "./priced-route.ts";
+import type { UpstreamTrust } from "./upstream-target.ts";
 import { canonicalPattern } from "./pattern.ts";
 import { buildRouteTable, liveRouteTable, type RouteTable } from "./table.ts";
 
@@ -34,13 +35,13 @@ export type Candidate = { route: PricedRoute; created: string; generation?: numb
 export type Evaluated = { candidate: Candidate } | { admission: Admission };
 
 /** One object's verdict on its own: a route ready to serve, or the reason it is not admitted. */
-export function evaluateRoute(object: unknown, networks: readonly Network[]): Evaluated {
+export function evaluateRoute(object: unknown, networks: readonly Network[], trust: UpstreamTrust = "file"): Evaluated {
   const meta = (object as { metadata?: { name?: string; namespace?: string; generation?: number; creationTimestamp?: string } }).metadata ?? {};
   const key = `${meta.namespace ?? "default"}/${meta.name ?? "?"}`;
   const refuse = (message: string): Evaluated => ({ admission: { key, generation: meta.generation, admitted: false, reason: "InvalidSpec", message } });
   const parsed = v.safeParse(PaymentRouteSchema, object);
   if (!parsed.success) return refuse(formatFieldIssues(specIssues(PaymentRouteSchema, object, parsed.issues, "")));
-  const priced = priceRoute(parsed.output, networks);
+  const priced = priceRoute(parsed.output, networks, trust);
   if (!priced.ok) return refuse(`${priced.issue.field}: ${priced.issue.message}`);
   return { candidate: { route: priced.route, created: meta.creationTimestamp ?? "", generation: meta.generation } };
 }
