@@ -79,6 +79,14 @@ export const PaymentRouteSpecSchema = v.strictObject({
    * once it delivered. Absent: ForwardAuth only (Traefik forwards).
    */
   upstream: v.optional(UpstreamSchema),
+  /**
+   * Metered payments (x402 `upto`): beside the route's own terms, the 402 offers to pay for the
+   * tokens actually used, at perMTok, up to a maximum read from the request and capped here.
+   * Needs the data path (upstream) and priceModel perMTok.
+   */
+  upto: v.optional(v.strictObject({
+    maxTokens: v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(100_000_000, "must be at most 100000000")),
+  })),
 });
 export type PaymentRouteSpec = v.InferOutput<typeof PaymentRouteSpecSchema>;
 

@@ -6,11 +6,14 @@
 //   settled, the hold is let go, and its answer (or 502/504) is passed on;
 // - the settlement fails or its outcome is unknown: the buyer gets 402 or 503 as in
 //   ForwardAuth, never the body.
-// WebSocket upgrades are refused: a settlement is made before a body, and a socket has no end
-// to make it at.
+// A metered route (upto) also offers to pay for what a request uses: see metered-request.ts
+// and metered-delivery.ts. WebSocket upgrades are refused: a settlement is made before a
+// body (or at its end), and a socket has neither.
 import { deadlineAfter } from "../adapters/deadline.ts";
-import { type Answer, paymentRequiredAnswer, refused, resourceUrl, unavailable } from "./answer.ts";
+import { type Answer, paymentRequired, paymentRequiredAnswer, refused, resourceUrl, unavailable } from "./answer.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
+import { deliverMetered } from "./metered-delivery.ts";
+import { readMeteredRequest } from "./metered-request.ts";
 import { admitPayment, letGoVerified, settleVerified } from "./paid-request.ts";
 import type { Verified } from "./payment-outcomes.ts";
 import { normalizePath } from "./routes/normalize-path.ts";
@@ -58,16 +61,26 @@ async function serve(request: Request, deps: DataPathDeps): Promise<Served> {
   const proto = request.headers.get("x-forwarded-proto") ?? url.protocol.replace(":", "");
   const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host") ?? url.host;
   const resource = resourceUrl(proto, host, `${url.pathname}${url.search}`);
+  // A metered route reads the body first: it decides this request's upto accept.
+  const read = await readMeteredRequest(request, route, deps.meteredSettler);
+  if (!read.ok) return { route, response: toResponse(read.answer) };
+  const { metered } = read;
+  const priced = metered.route;
   const v2Header = request.headers.get("payment-signature");
   const v1Header = v2Header === null ? request.headers.get("x-payment") : null;
-  if (v2Header === null && v1Header === null) return { route, response: toResponse(paymentRequiredAnswer(route, resource)) };
+  if (v2Header === null && v1Header === null) {
+    const answer = priced === route ? paymentRequiredAnswer(route, resource) : paymentRequired(priced, resource, "PAYMENT-SIGNATURE header is required");
+    return { route, response: toResponse(answer) };
+  }
   const version = v2Header !== null ? 2 : 1;
-  const admitted = await admitPayment(route, resource, (v2Header ?? v1Header)!, version, deps);
+  const admitted = await admitPayment(priced, resource, (v2Header ?? v1Header)!, version, deps);
   if (admitted.kind === "answer") return { route, response: toResponse(admitted.decision.answer) };
 
   const target = upstreamUrl(route.upstream, path.path, url.search);
+  const uptoPaid = admitted.kind === "verified" && admitted.paid.context.accept.scheme === "upto";
+  const body = uptoPaid ? metered.meteredBody : metered.body;
   const forward = (authorization: string | undefined, payer: string) =>
-    callUpstream(request, target, { authorization, payer, proto, host, timeoutMs: deps.upstreamTimeoutMs });
+    callUpstream(request, target, { authorization, payer, proto, host, timeoutMs: deps.upstreamTimeoutMs, body });
   if (admitted.kind === "paid") {
     // Settled already (a payment in doubt that landed) or verify-only: served whatever the upstream says.
     const headers = admitted.decision.answer.headers;
@@ -101,6 +114,8 @@ async function deliverThenSettle(
     deps.log.info("upstream failed; nothing settled", { route, status: upstream.status });
     return relay(upstream);
   }
+  // Metered: charged for what it used, once that is known (metered-delivery.ts).
+  if (paid.context.accept.scheme === "upto") return deliverMetered(verified, upstream, deps);
   // Settled before a byte of the body is sent, within a budget of its own.
   const decision = await settleVerified(verified, deps, deadlineAfter(deps.answerTimeoutMs ?? 25_000));
   if (decision.answer.status !== 200) {

@@ -61,12 +61,12 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
       series.latency.observe(seconds);
     },
     verified: (route: PricedRoute) => verified.inc(labels(route)),
-    /** A settlement of `accept`, the terms the buyer chose among the route's. */
-    settled(route: PricedRoute, accept: PricedAccept) {
+    /** A settlement of `accept`, the terms the buyer chose among the route's; `amount`: what a metered (upto) one charged. */
+    settled(route: PricedRoute, accept: PricedAccept, amount: bigint = accept.amount) {
       settled.inc(labels(route));
       const revenue = revenueOf(route, accept);
-      revenue.atomic.inc(Number(accept.amount));
-      revenue.tokens.inc(Number(accept.amount) / 10 ** accept.asset.decimals);
+      revenue.atomic.inc(Number(amount));
+      revenue.tokens.inc(Number(amount) / 10 ** accept.asset.decimals);
     },
     /** The reason is counted under a fixed label set: a facilitator's free text never becomes a series. */
     refused: (route: PricedRoute | undefined, reason: string) => refusedPayments.inc({ ...labels(route), reason: metricReason(reason) }),

@@ -123,7 +123,7 @@ export async function settlePaid(paid: Paid, deps: VerifierDeps): Promise<Decisi
     return { route, answer: unknownOutcome() };
   }
   deps.guard.mark(key, "done", settled.transaction);
-  deps.metrics?.settled(route, context.accept);
+  deps.metrics?.settled(route, context.accept, context.charge);
   return pass(context, settled.transaction, credentials);
 }
 
@@ -154,9 +154,11 @@ export function unknownOutcome() {
 }
 
 /** Every header value here is one we made or validated: base64, an address checked by the schema, a Secret checked when read. */
-function pass({ route, accept, payment }: PaymentContext, transaction: string, credentials: string | undefined): Decision {
+function pass({ route, accept, payment, charge }: PaymentContext, transaction: string, credentials: string | undefined): Decision {
   const payer = payment.authorization.from;
-  const settlement = { success: true, transaction, network: networkIdFor(payment.version, accept.network), payer };
+  const network = networkIdFor(payment.version, accept.network);
+  // upto says what it settled, which may be less than the maximum authorized.
+  const settlement = accept.scheme === "upto" ? { success: true, transaction, network, payer, amount: String(charge ?? accept.amount) } : { success: true, transaction, network, payer };
   const headers: Record<string, string> = { "x-payment-response": base64Json(settlement), "x-payment-payer": payer };
   if (credentials !== undefined) headers.authorization = credentials;
   return { route, answer: allowed(headers) };

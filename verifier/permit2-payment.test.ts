@@ -111,8 +111,12 @@ describe("a route priced in a Permit2 token", () => {
     const deps = verifierDeps(scripted(VALID, SETTLED).facilitator, {}, route);
     const v1Answer = await forwardAuth(paidRequest(Buffer.from(JSON.stringify(v1)).toString("base64")), deps);
     expect(v1Answer.answer.status).toBe(400);
-    header.payload.permit2Authorization.witness.facilitator = BUYER;
+    header.payload.permit2Authorization.witness.extra = "unchecked";
     expect((await forwardAuth(paidRequestV2(Buffer.from(JSON.stringify(header)).toString("base64")), deps)).answer.status).toBe(400);
+    // upto's witness field on an exact permit: refused as not this route's terms.
+    header.payload.permit2Authorization.witness = { to: route.accepts[0]!.payTo, validAfter: "0", facilitator: BUYER };
+    const withFacilitator = await forwardAuth(paidRequestV2(Buffer.from(JSON.stringify(header)).toString("base64")), deps);
+    expect(withFacilitator.answer.status).toBe(402);
     header.payload.permit2Authorization.witness = { to: route.accepts[0]!.payTo, validAfter: "0" };
     header.payload.permit2Authorization.nonce = (2n ** 256n).toString();
     expect((await forwardAuth(paidRequestV2(Buffer.from(JSON.stringify(header)).toString("base64")), deps)).answer.status).toBe(400);

@@ -53,7 +53,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), ready: () => current !== undefined,
     facilitator: facilitator.facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secretsOf(routes), Date.now),
-    isContract, networks,
+    isContract, networks, meteredSettler: facilitator.meteredSettler,
     answerTimeoutMs: options.answerTimeoutMs, slots: boundedSlots(options.maxConcurrentPayments), log, metrics,
   };
   const server = await serveFetch(verifierApp(deps).fetch, options.listen.hostname, options.listen.port, { node: verifyFastPath(deps), deno: verifyFetchFastPath(deps) });

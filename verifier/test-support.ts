@@ -6,12 +6,12 @@ import * as v from "valibot";
 import { privateKeyToAccount } from "viem/accounts";
 import { DEFAULT_NETWORKS } from "../core/networks.ts";
 import { PaymentRouteSchema } from "../core/payment-route.ts";
-import { EXACT_PERMIT2_PROXY_ADDRESS, PERMIT2_ADDRESS } from "../core/permit2.ts";
+import { EXACT_PERMIT2_PROXY_ADDRESS, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY_ADDRESS } from "../core/permit2.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "./x402/eip3009.ts";
-import { PERMIT_WITNESS_TRANSFER_FROM_TYPES } from "./x402/permit2.ts";
+import { PERMIT_WITNESS_TRANSFER_FROM_TYPES, UPTO_PERMIT_WITNESS_TRANSFER_FROM_TYPES } from "./x402/permit2.ts";
 import type { Facilitator, Resolution, SettleOutcome, VerifyOutcome } from "./x402/facilitator.ts";
 import type { VerifierDeps } from "./deps.ts";
-import { priceRoute, type PricedRoute } from "./routes/priced-route.ts";
+import { type PricedAccept, priceRoute, type PricedRoute } from "./routes/priced-route.ts";
 import { memoryReplayGuard } from "./replay-guard.ts";
 import { buildRouteTable } from "./routes/table.ts";
 
@@ -118,3 +118,24 @@ export async function signedPermit2Payment(
 
 export const paidRequestV2 = (payment: string) =>
   request({ "x-forwarded-uri": "/services/llm/v1/chat?x=1", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com", "payment-signature": payment });
+
+/** A v2 PAYMENT-SIGNATURE paying an upto `accept` (its maximum) through Permit2 and the upto proxy, as the official upto client signs it. */
+export async function signedUptoPayment(accept: PricedAccept, overrides: { nonce?: string; facilitator?: string; amount?: string } = {}): Promise<string> {
+  const p = {
+    from: BUYER, token: accept.asset.address, amount: overrides.amount ?? String(accept.amount), spender: UPTO_PERMIT2_PROXY_ADDRESS, nonce: overrides.nonce ?? "501",
+    deadline: String(NOW + 300n), to: accept.payTo, validAfter: "0", facilitator: overrides.facilitator ?? accept.facilitator!,
+  };
+  const signature = await BUYER_ACCOUNT.signTypedData({
+    domain: { name: "Permit2", chainId: accept.network.chainId, verifyingContract: PERMIT2_ADDRESS },
+    types: UPTO_PERMIT_WITNESS_TRANSFER_FROM_TYPES, primaryType: "PermitWitnessTransferFrom",
+    message: {
+      permitted: { token: p.token as `0x${string}`, amount: BigInt(p.amount) }, spender: p.spender as `0x${string}`, nonce: BigInt(p.nonce), deadline: BigInt(p.deadline),
+      witness: { to: p.to as `0x${string}`, facilitator: p.facilitator as `0x${string}`, validAfter: BigInt(p.validAfter) },
+    },
+  });
+  const payload = {
+    signature,
+    permit2Authorization: { from: p.from, permitted: { token: p.token, amount: p.amount }, spender: p.spender, nonce: p.nonce, deadline: p.deadline, witness: { to: p.to, facilitator: p.facilitator, validAfter: p.validAfter } },
+  };
+  return Buffer.from(JSON.stringify({ x402Version: 2, accepted: accept.v2Requirement, payload })).toString("base64");
+}

@@ -32,6 +32,8 @@ export type CallOptions = {
   host: string;
   /** How long to wait for the upstream's status and headers. */
   timeoutMs: number;
+  /** The body to send instead of the request's own (read already, and perhaps rewritten). */
+  body?: Uint8Array<ArrayBuffer>;
 };
 
 export async function callUpstream(request: Request, url: URL, options: CallOptions): Promise<UpstreamCall> {
@@ -44,15 +46,15 @@ export async function callUpstream(request: Request, url: URL, options: CallOpti
   headers.set("accept-encoding", "identity");
   const waiting = new AbortController();
   const timer = setTimeout(() => waiting.abort(new Error("upstream answer timed out")), options.timeoutMs);
-  const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+  const hasBody = (options.body !== undefined || request.body !== null) && request.method !== "GET" && request.method !== "HEAD";
   try {
     const response = await fetch(url, {
       method: request.method,
       headers,
-      body: hasBody ? request.body : undefined,
+      body: hasBody ? options.body ?? request.body : undefined,
       redirect: "manual",
       signal: AbortSignal.any([request.signal, waiting.signal]),
-      ...(hasBody ? { duplex: "half" } : {}),
+      ...(hasBody && options.body === undefined ? { duplex: "half" } : {}),
     } as RequestInit);
     return { ok: true, response };
   } catch (error) {

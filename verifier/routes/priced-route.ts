@@ -11,12 +11,15 @@ import { payToProblem } from "../../core/pay-to.ts";
 import { type PaymentRoute, routeAmount } from "../../core/payment-route.ts";
 import type { UpstreamAuth } from "../../core/service-offer.ts";
 import { type UpstreamTarget, upstreamTarget, type UpstreamTrust } from "./upstream-target.ts";
+import { type Metering, perMTokAtomic } from "./metering.ts";
 
 export const DEFAULT_MIME_TYPE = "application/json";
 
 /** One way to pay a route (one entry of a 402's `accepts`): a network, a token, an amount, a payee. */
 export type PricedAccept = {
-  scheme: "exact";
+  scheme: "exact" | "upto";
+  /** upto: the account that settles, named in the buyer's permit (extra.facilitatorAddress). */
+  facilitator?: `0x${string}`;
   network: Network;
   asset: Asset;
   amount: bigint;
@@ -43,6 +46,8 @@ export type PricedRoute = {
   upstreamAuth?: UpstreamAuth;
   /** The data path's upstream: the verifier forwards paid requests there itself. */
   upstream?: UpstreamTarget;
+  /** Metered payments (upto): the rate and cap; the accept itself is made per request (x402/upto.ts). */
+  metering?: Metering;
   description: string;
   mimeType: string;
 };
@@ -72,6 +77,15 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[], tr
   const namespace = metadata.namespace ?? "default";
   const target = spec.upstream ? upstreamTarget(spec.upstream, namespace, trust) : undefined;
   if (target && !target.ok) return target;
+  let metering: Metering | undefined;
+  if (spec.upto) {
+    const refuse = (message: string): Pricing => ({ ok: false, issue: { field: "spec.upto", message } });
+    if (!spec.upstream) return refuse("needs the data path (spec.upstream): a metered charge is known only once the upstream answered");
+    if (spec.priceModel !== "perMTok" || spec.perMTok === undefined) return refuse("needs priceModel perMTok and perMTok: upto charges per token used");
+    const rate = perMTokAtomic(spec.perMTok, accepts[0]!.asset.decimals);
+    if (rate === undefined) return refuse(`needs a perMTok greater than 0 and at most as fine as ${accepts[0]!.asset.symbol}'s ${accepts[0]!.asset.decimals} decimals (got "${spec.perMTok}")`);
+    metering = { perMTokAtomic: rate, maxTokens: spec.upto.maxTokens };
+  }
   return { ok: true, route: {
     key: `${namespace}/${metadata.name}`,
     namespace,
@@ -82,6 +96,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[], tr
     upstreamHealthy: spec.upstreamHealthy,
     upstreamAuth: spec.upstreamAuth,
     upstream: target?.target,
+    metering,
     description,
     mimeType,
   } };
@@ -133,7 +148,7 @@ function priceAccept(spec: AcceptSpec, field: string, networks: readonly Network
     v1Requirement = { head, tail };
   }
   return { ok: true, accept: {
-    scheme: spec.scheme,
+    scheme: "exact",
     network,
     asset,
     amount,

@@ -1,6 +1,6 @@
 // The checks that need no chain: which of the route's accepts does this payment choose, and
 // does it pay that one, now? Reasons use the x402 error vocabulary so that clients can show them.
-import { EXACT_PERMIT2_PROXY_ADDRESS } from "../../core/permit2.ts";
+import { EXACT_PERMIT2_PROXY_ADDRESS, UPTO_PERMIT2_PROXY_ADDRESS } from "../../core/permit2.ts";
 import { networkIdFor } from "../../core/networks.ts";
 import { canonicalJson } from "../../core/yaml-order.ts";
 import type { PaymentAttempt } from "./payment-header.ts";
@@ -37,15 +37,21 @@ export function chooseAccept(payment: PaymentAttempt, route: PricedRoute): { ok:
 
 export function checkPayment(payment: PaymentAttempt, accept: PricedAccept, nowSeconds: bigint): Refusal | undefined {
   const { authorization: a } = payment;
-  if (payment.scheme !== "exact") return { reason: REASON.unsupportedScheme, message: `scheme "${payment.scheme}" is not offered; use "exact"` };
+  if (payment.scheme !== accept.scheme) return { reason: REASON.unsupportedScheme, message: `scheme "${payment.scheme}" is not the accept's "${accept.scheme}"` };
   const network = networkIdFor(payment.version, accept.network);
   if (payment.network !== network) return { reason: REASON.invalidNetwork, message: `this route is paid on ${network}, not ${payment.network}` };
   if (payment.method !== accept.asset.transferMethod) {
     return { reason: REASON.transferMethod, message: `${accept.asset.symbol} is paid by ${accept.asset.transferMethod} here, not ${payment.method}` };
   }
   if (payment.permit2) {
-    if (!same(payment.permit2.spender, EXACT_PERMIT2_PROXY_ADDRESS)) {
-      return { reason: REASON.permit2Spender, message: `the permit's spender must be the x402 exact Permit2 proxy ${EXACT_PERMIT2_PROXY_ADDRESS}` };
+    const proxy = accept.scheme === "upto" ? UPTO_PERMIT2_PROXY_ADDRESS : EXACT_PERMIT2_PROXY_ADDRESS;
+    if (!same(payment.permit2.spender, proxy)) {
+      return { reason: REASON.permit2Spender, message: `the permit's spender must be the x402 ${accept.scheme} Permit2 proxy ${proxy}` };
+    }
+    // Only upto's witness names a facilitator, and then the one this route settles with.
+    const facilitator = payment.permit2.facilitator;
+    if (accept.scheme === "upto" ? facilitator === undefined || !same(facilitator, accept.facilitator ?? "") : facilitator !== undefined) {
+      return { reason: REASON.permit2Facilitator, message: accept.scheme === "upto" ? `the permit's witness must name the facilitator ${accept.facilitator}` : "an exact permit's witness names no facilitator" };
     }
     if (!same(payment.permit2.token, accept.asset.address)) {
       return { reason: REASON.permit2Token, message: `the permit must be for ${accept.asset.symbol} (${accept.asset.address})` };

@@ -26,6 +26,8 @@ export type ChosenFacilitator = {
   isContract?(network: Network, address: `0x${string}`): Promise<boolean>;
   /** How unknown outcomes are resolved, for the startup log. */
   resolution: string;
+  /** The account that settles metered (upto) payments: the local facilitator's. Absent: upto is not offered. */
+  meteredSettler?: `0x${string}`;
 };
 
 /** Throws a plain Error naming what is wrong with the settings (the command line shows it as a usage error). */
@@ -33,7 +35,8 @@ export function chooseFacilitator({ facilitator, rpcUrls, settlementKey }: Facil
   const hasRpc = Object.keys(rpcUrls).length > 0;
   // One set of clients for every chain read and settlement. One settlement account, many
   // settlements at once: a nonce manager gives each its own account nonce.
-  const chains = chainClients({ rpcUrls, settlementAccount: settlementKey ? privateKeyToAccount(settlementKey, { nonceManager }) : undefined });
+  const account = settlementKey ? privateKeyToAccount(settlementKey, { nonceManager }) : undefined;
+  const chains = chainClients({ rpcUrls, settlementAccount: account });
   const isContract = hasRpc ? contractCheck(chains) : undefined;
   if (facilitator !== "local") {
     const remote = remoteFacilitator({ url: facilitator });
@@ -44,5 +47,5 @@ export function chooseFacilitator({ facilitator, rpcUrls, settlementKey }: Facil
     return { facilitator: { ...remote, resolve }, isContract, resolution: "on chain, where an RPC is given" };
   }
   if (!hasRpc) throw new Error("--facilitator local needs --rpc NETWORK=URL for each network it serves");
-  return { facilitator: localFacilitator(chains), isContract, resolution: "on chain" };
+  return { facilitator: localFacilitator(chains), isContract, resolution: "on chain", meteredSettler: account?.address };
 }

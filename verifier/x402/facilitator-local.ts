@@ -9,7 +9,10 @@ import { beforeDeadline, type Deadline, TIMED_OUT } from "../../adapters/deadlin
 import { EIP3009_ABI, TRANSFER_BYTES_ABI, TRANSFER_VRS_ABI, typedDataFor } from "./eip3009.ts";
 import type { Facilitator, PaymentContext, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 import { isCounterfactual } from "./payment-signature.ts";
-import { ERC20_ABI, EXACT_PROXY, EXACT_PROXY_ABI, isPermit2, nonceSlot, PERMIT2, PERMIT2_ABI, type Permit2Payment, permit2TypedData, proxySettleArgs } from "./permit2.ts";
+import {
+  ERC20_ABI, EXACT_PROXY, EXACT_PROXY_ABI, isPermit2, nonceSlot, PERMIT2, PERMIT2_ABI, type Permit2Payment, permit2TypedData, proxySettleArgs, UPTO_PROXY, UPTO_PROXY_ABI,
+  uptoSettleArgs,
+} from "./permit2.ts";
 import { resolveWithChains } from "./settlement-resolver.ts";
 import { REASON } from "./reasons.ts";
 
@@ -71,9 +74,12 @@ export function localFacilitator(chains: ChainClients): Facilitator {
       const { payment, accept, deadline } = context;
       const c = chains.for(accept.network);
       if (!c?.wallet) return { kind: "unavailable", message: "no settlement key configured" };
-      const request = isPermit2(payment)
-        ? { to: EXACT_PROXY, data: proxyCalldata(payment) }
-        : { to: accept.asset.address, data: transferCalldata(payment.authorization, payment.signature) };
+      if (accept.scheme === "upto" && context.charge === 0n) return { kind: "settled", transaction: "" }; // nothing used: nothing sent
+      const request = !isPermit2(payment)
+        ? { to: accept.asset.address, data: transferCalldata(payment.authorization, payment.signature) }
+        : accept.scheme === "upto"
+        ? { to: UPTO_PROXY, data: encodeFunctionData({ abi: UPTO_PROXY_ABI, functionName: "settle", args: uptoSettleArgs(payment, context.charge ?? accept.amount) }) }
+        : { to: EXACT_PROXY, data: proxyCalldata(payment) };
       const account = c.wallet.account!;
       try {
         // A simulation that reverts proves nothing was sent: a definite failure. On a retry,

@@ -26,6 +26,8 @@ export type PaymentContext = {
   route: PricedRoute;
   /** The terms the payment chose among the route's accepts: what is verified and settled. */
   accept: PricedAccept;
+  /** upto: what the request used, to be settled (at most accept.amount; 0 settles nothing). */
+  charge?: bigint;
   resource: string;
   /** Every call made for this payment ends by then. */
   deadline: Deadline;

@@ -35,7 +35,8 @@ const Permit2PayloadSchema = v.strictObject({
     spender: address,
     nonce: uint256,
     deadline: uint256,
-    witness: v.strictObject({ to: address, validAfter: uint256 }),
+    // upto's witness also names the facilitator allowed to settle it.
+    witness: v.strictObject({ to: address, validAfter: uint256, facilitator: v.optional(address) }),
   }),
 });
 
@@ -64,7 +65,7 @@ export type Authorization = {
 };
 
 /** A Permit2 payment's own terms; its common ones are in `authorization` (see decodePaymentHeader). */
-export type Permit2Terms = { token: `0x${string}`; spender: `0x${string}`; nonce: bigint };
+export type Permit2Terms = { token: `0x${string}`; spender: `0x${string}`; nonce: bigint; facilitator?: `0x${string}` };
 
 export type PaymentAttempt = {
   version: 1 | 2;
@@ -119,7 +120,10 @@ export function decodePaymentHeader(header: string, expectedVersion: 1 | 2): Hea
       payment: {
         ...common,
         method: "permit2",
-        permit2: { token: p.permitted.token as `0x${string}`, spender: p.spender as `0x${string}`, nonce },
+        permit2: {
+          token: p.permitted.token as `0x${string}`, spender: p.spender as `0x${string}`, nonce,
+          ...(p.witness.facilitator !== undefined ? { facilitator: p.witness.facilitator as `0x${string}` } : {}),
+        },
         authorization: {
           from: p.from as `0x${string}`,
           to: p.witness.to as `0x${string}`,

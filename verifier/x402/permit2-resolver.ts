@@ -10,13 +10,14 @@ import { decodeFunctionData, type Hash, type Log, type PublicClient } from "viem
 import { describeError, LOOKBACK_BLOCKS } from "./chain-clients.ts";
 import { EIP3009_EVENTS } from "./eip3009.ts";
 import type { Resolution } from "./facilitator.ts";
-import { EXACT_PROXY, EXACT_PROXY_ABI, nonceSlot, PERMIT2, PERMIT2_ABI, type Permit2Payment } from "./permit2.ts";
+import { EXACT_PROXY, EXACT_PROXY_ABI, nonceSlot, PERMIT2, PERMIT2_ABI, type Permit2Payment, UPTO_PROXY, UPTO_PROXY_ABI } from "./permit2.ts";
 import { REASON } from "./reasons.ts";
 
 const TRANSFER = EIP3009_EVENTS[2];
 const INVALIDATION = PERMIT2_ABI[1];
 
-export async function resolvePermit2OnChain(client: PublicClient, payment: Permit2Payment, token: `0x${string}`): Promise<Resolution> {
+/** `metered`: an upto permit, settled by the upto proxy for any amount up to its own. */
+export async function resolvePermit2OnChain(client: PublicClient, payment: Permit2Payment, token: `0x${string}`, metered = false): Promise<Resolution> {
   const { from, to, value } = payment.authorization;
   const { nonce } = payment.permit2;
   const { word, bit } = nonceSlot(nonce);
@@ -33,10 +34,11 @@ export async function resolvePermit2OnChain(client: PublicClient, payment: Permi
       client.getLogs({ ...range, address: PERMIT2, event: INVALIDATION, args: { owner: from } }).then(genuine(PERMIT2)),
     ]);
     for (const transfer of transfers) {
-      if (transfer.args.value !== value || !transfer.transactionHash) continue;
+      const moved = transfer.args.value;
+      if (moved === undefined || (metered ? moved > value : moved !== value) || !transfer.transactionHash) continue;
       const transaction = await client.getTransaction({ hash: transfer.transactionHash });
-      if (!transaction.to || !same(transaction.to, EXACT_PROXY)) continue;
-      if (settlesThisPermit(transaction.input, payment, token)) return { kind: "settled", transaction: transfer.transactionHash as Hash };
+      if (!transaction.to || !same(transaction.to, metered ? UPTO_PROXY : EXACT_PROXY)) continue;
+      if (settlesThisPermit(transaction.input, payment, token, metered ? moved : undefined)) return { kind: "settled", transaction: transfer.transactionHash as Hash };
     }
     if (invalidations.some((l) => l.args.word === word && ((l.args.mask ?? 0n) & bit) !== 0n)) {
       return { kind: "not-settled", refusal: { reason: REASON.alreadyUsed, message: "this permit's nonce was canceled by its owner" } };
@@ -47,15 +49,21 @@ export async function resolvePermit2OnChain(client: PublicClient, payment: Permi
   }
 }
 
-function settlesThisPermit(input: `0x${string}`, payment: Permit2Payment, token: string): boolean {
+/** Whether `input` calls the proxy's settle with this very permit (and, for upto, settles `moved`). */
+function settlesThisPermit(input: `0x${string}`, payment: Permit2Payment, token: string, moved?: bigint): boolean {
+  const a = payment.authorization;
+  const same = (x: string, y: string) => x.toLowerCase() === y.toLowerCase();
+  const samePermit = (permit: { permitted: { token: string; amount: bigint }; nonce: bigint }, owner: string, to: string) =>
+    same(owner, a.from) && same(permit.permitted.token, token) && permit.permitted.amount === a.value && permit.nonce === payment.permit2.nonce && same(to, a.to);
   try {
-    const { functionName, args } = decodeFunctionData({ abi: EXACT_PROXY_ABI, data: input });
-    if (functionName !== "settle") return false;
+    if (moved !== undefined) {
+      const { args } = decodeFunctionData({ abi: UPTO_PROXY_ABI, data: input });
+      const [permit, amount, owner, witness] = args;
+      return amount === moved && samePermit(permit, owner, witness.to);
+    }
+    const { args } = decodeFunctionData({ abi: EXACT_PROXY_ABI, data: input });
     const [permit, owner, witness] = args;
-    const a = payment.authorization;
-    const same = (x: string, y: string) => x.toLowerCase() === y.toLowerCase();
-    return same(owner, a.from) && same(permit.permitted.token, token) && permit.permitted.amount === a.value &&
-      permit.nonce === payment.permit2.nonce && same(witness.to, a.to);
+    return samePermit(permit, owner, witness.to);
   } catch {
     return false;
   }

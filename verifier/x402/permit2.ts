@@ -1,12 +1,13 @@
 // The Permit2 surface of the exact scheme: the typed data a buyer signs (Permit2's
 // PermitWitnessTransferFrom with the x402 exact witness), the proxy's settle call, and the
 // reads a facilitator makes (docs/permit2-facts.md has the facts and their source).
-import { EXACT_PERMIT2_PROXY_ADDRESS, PERMIT2_ADDRESS } from "../../core/permit2.ts";
+import { EXACT_PERMIT2_PROXY_ADDRESS, PERMIT2_ADDRESS, UPTO_PERMIT2_PROXY_ADDRESS } from "../../core/permit2.ts";
 import type { Network } from "../../core/networks.ts";
 import type { PaymentAttempt } from "./payment-header.ts";
 
 export const PERMIT2 = PERMIT2_ADDRESS as `0x${string}`;
 export const EXACT_PROXY = EXACT_PERMIT2_PROXY_ADDRESS as `0x${string}`;
+export const UPTO_PROXY = UPTO_PERMIT2_PROXY_ADDRESS as `0x${string}`;
 
 export const PERMIT_WITNESS_TRANSFER_FROM_TYPES = {
   PermitWitnessTransferFrom: [
@@ -20,6 +21,12 @@ export const PERMIT_WITNESS_TRANSFER_FROM_TYPES = {
   Witness: [{ name: "to", type: "address" }, { name: "validAfter", type: "uint256" }],
 } as const;
 
+/** upto's witness names the facilitator too. */
+export const UPTO_PERMIT_WITNESS_TRANSFER_FROM_TYPES = {
+  ...PERMIT_WITNESS_TRANSFER_FROM_TYPES,
+  Witness: [{ name: "to", type: "address" }, { name: "facilitator", type: "address" }, { name: "validAfter", type: "uint256" }],
+} as const;
+
 /** A Permit2 payment: `payment.permit2` is set. */
 export type Permit2Payment = PaymentAttempt & { permit2: NonNullable<PaymentAttempt["permit2"]> };
 
@@ -29,19 +36,14 @@ export function isPermit2(payment: PaymentAttempt): payment is Permit2Payment {
 
 export function permit2TypedData(network: Network, payment: Permit2Payment) {
   const { authorization: a, permit2 } = payment;
-  return {
-    // Permit2's domain has no version.
-    domain: { name: "Permit2", chainId: network.chainId, verifyingContract: PERMIT2 },
-    types: PERMIT_WITNESS_TRANSFER_FROM_TYPES,
-    primaryType: "PermitWitnessTransferFrom" as const,
-    message: {
-      permitted: { token: permit2.token, amount: a.value },
-      spender: permit2.spender,
-      nonce: permit2.nonce,
-      deadline: a.validBefore,
-      witness: { to: a.to, validAfter: a.validAfter },
-    },
-  };
+  const message = { permitted: { token: permit2.token, amount: a.value }, spender: permit2.spender, nonce: permit2.nonce, deadline: a.validBefore };
+  // Permit2's domain has no version.
+  const domain = { name: "Permit2", chainId: network.chainId, verifyingContract: PERMIT2 };
+  const primaryType = "PermitWitnessTransferFrom" as const;
+  if (permit2.facilitator !== undefined) {
+    return { domain, primaryType, types: UPTO_PERMIT_WITNESS_TRANSFER_FROM_TYPES, message: { ...message, witness: { to: a.to, facilitator: permit2.facilitator, validAfter: a.validAfter } } };
+  }
+  return { domain, primaryType, types: PERMIT_WITNESS_TRANSFER_FROM_TYPES, message: { ...message, witness: { to: a.to, validAfter: a.validAfter } } };
 }
 
 /** The proxy's settle arguments: (permit, owner, witness, signature). */
@@ -67,6 +69,35 @@ export const EXACT_PROXY_ABI = [{
     },
     { name: "owner", type: "address" },
     { name: "witness", type: "tuple", components: [{ name: "to", type: "address" }, { name: "validAfter", type: "uint256" }] },
+    { name: "signature", type: "bytes" },
+  ],
+}] as const;
+
+/** upto: settle(permit, amount, owner, witness, signature), amount at most the permit's. */
+export function uptoSettleArgs(payment: Permit2Payment, amount: bigint) {
+  const { authorization: a, permit2 } = payment;
+  return [
+    { permitted: { token: permit2.token, amount: a.value }, nonce: permit2.nonce, deadline: a.validBefore },
+    amount,
+    a.from,
+    { to: a.to, facilitator: permit2.facilitator!, validAfter: a.validAfter },
+    payment.signature,
+  ] as const;
+}
+
+export const UPTO_PROXY_ABI = [{
+  type: "function", name: "settle", stateMutability: "nonpayable", outputs: [],
+  inputs: [
+    {
+      name: "permit", type: "tuple", components: [
+        { name: "permitted", type: "tuple", components: [{ name: "token", type: "address" }, { name: "amount", type: "uint256" }] },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    { name: "amount", type: "uint256" },
+    { name: "owner", type: "address" },
+    { name: "witness", type: "tuple", components: [{ name: "to", type: "address" }, { name: "facilitator", type: "address" }, { name: "validAfter", type: "uint256" }] },
     { name: "signature", type: "bytes" },
   ],
 }] as const;

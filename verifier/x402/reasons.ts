@@ -20,6 +20,7 @@ export const REASON = {
   permit2Spender: "invalid_permit2_spender",
   permit2Token: "permit2_token_mismatch",
   permit2Allowance: "permit2_allowance_required",
+  permit2Facilitator: "upto_facilitator_mismatch",
   /** A payment by a transfer method the accept it names does not use. */
   transferMethod: "invalid_exact_evm_payload_transfer_method",
   /** The local facilitator's simulation of the transfer failed: nothing was sent. */

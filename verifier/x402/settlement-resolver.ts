@@ -18,7 +18,7 @@ import { REASON } from "./reasons.ts";
 const [AUTHORIZATION_USED, AUTHORIZATION_CANCELED, TRANSFER] = EIP3009_EVENTS;
 
 export async function resolveOnChain(client: PublicClient, { payment, accept }: Pick<PaymentContext, "payment" | "accept">): Promise<Resolution> {
-  if (isPermit2(payment)) return resolvePermit2OnChain(client, payment, accept.asset.address);
+  if (isPermit2(payment)) return resolvePermit2OnChain(client, payment, accept.asset.address, accept.scheme === "upto");
   const { from, to, value, nonce } = payment.authorization;
   const token = accept.asset.address;
   try {
