@@ -1,0 +1,113 @@
+// Metered payments end to end: the official @x402/evm upto client pays an LLM route priced
+// per million tokens through the verifier's data path, on a real chain with our Permit2 and
+// upto proxy, in-process facilitator. The seller's service is OpenAI-compatible and reports
+// its usage; the chain shows that exactly the usage was charged (rounded up to the smallest
+// unit), for a JSON answer and for a streamed one, and never the authorized maximum.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { x402Client, x402HTTPClient } from "@x402/core/client";
+import { UptoEvmScheme } from "@x402/evm/upto/client";
+import { wrapFetchWithPayment } from "@x402/fetch";
+import { createPublicClient, createWalletClient, erc20Abi, http as viemHttp, maxUint256, publicActions } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Chain, PERMIT2_ADDRESS, startChain } from "../../dev/chain/chain.ts";
+import { freePort } from "../../dev/free-port.ts";
+import { httpReady, type Running, start, waitFor } from "../../dev/process.ts";
+
+const NETWORK = "eip155:84532";
+/** 1.25 USDC per million tokens: 1.25 atomic units per token, rounded up per request. */
+const cost = (tokens: number) => (BigInt(tokens) * 1_250_000n + 999_999n) / 1_000_000n;
+let chain: Chain;
+let verifier: Running;
+let service: http.Server;
+let base = "";
+let dir = "";
+
+beforeAll(async () => {
+  chain = await startChain();
+  // An OpenAI-compatible service: 12 prompt tokens, `completion` completion tokens, streamed or not.
+  service = http.createServer(async (req, res) => {
+    let text = "";
+    for await (const chunk of req) text += chunk;
+    const body = JSON.parse(text) as { stream?: boolean; stream_options?: { include_usage?: boolean }; completion: number };
+    const usage = { prompt_tokens: 12, completion_tokens: body.completion, total_tokens: 12 + body.completion };
+    if (!body.stream) return void (res.writeHead(200, { "content-type": "application/json" }), res.end(JSON.stringify({ choices: [{ message: { content: "ok" } }], usage })));
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    for (const piece of ["o", "k"]) res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: piece } }] })}\n\n`);
+    if (body.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ choices: [], usage })}\n\n`);
+    res.end("data: [DONE]\n\n");
+  });
+  await new Promise<void>((r) => service.listen(0, "127.0.0.1", r));
+  dir = mkdtempSync(join(tmpdir(), "x402-upto-"));
+  writeFileSync(join(dir, "settlement.key"), chain.accounts[0]!.privateKey);
+  writeFileSync(join(dir, "routes.yaml"), `apiVersion: obol.org/v1alpha1
+kind: PaymentRoute
+metadata: {name: llm-payment, namespace: shop}
+spec:
+  pattern: /services/llm/*
+  price: "0.00125"
+  priceModel: perMTok
+  perMTok: "1.25"
+  payTo: "${chain.accounts[9]!.address}"
+  network: base-sepolia
+  upstream: {url: "http://127.0.0.1:${(service.address() as AddressInfo).port}", stripPrefix: /services/llm}
+  upto: {maxTokens: 4096}
+`);
+  const [port, proxyPort] = [await freePort(), await freePort()];
+  verifier = start("node", "main.ts", [
+    "verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--data-path-listen", `127.0.0.1:${proxyPort}`,
+    "--facilitator", "local", "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", join(dir, "settlement.key"),
+  ]);
+  await waitFor("verifier ready", () => httpReady(`http://127.0.0.1:${port}/readyz`), 30_000, verifier);
+  base = `http://127.0.0.1:${proxyPort}/services/llm`;
+}, 120_000);
+afterAll(async () => {
+  await verifier?.stop();
+  await new Promise<void>((r) => (service.closeAllConnections(), service.close(() => r())));
+  rmSync(dir, { recursive: true, force: true });
+  await chain?.stop();
+});
+
+const usdcOf = (address: `0x${string}`) => createPublicClient({ chain: chain.viemChain, transport: viemHttp(chain.rpcUrl) }).readContract({ address: chain.token, abi: erc20Abi, functionName: "balanceOf", args: [address] });
+
+async function meteredBuyer(index: number) {
+  const account = privateKeyToAccount(chain.accounts[index]!.privateKey);
+  const wallet = createWalletClient({ account, chain: chain.viemChain, transport: viemHttp(chain.rpcUrl) }).extend(publicActions);
+  await wallet.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: chain.token, abi: erc20Abi, functionName: "approve", args: [PERMIT2_ADDRESS, maxUint256] }) });
+  const client = new x402Client();
+  client.register(NETWORK, new UptoEvmScheme(account));
+  return { account, client, pay: wrapFetchWithPayment(fetch, client) };
+}
+
+const chat = (body: object) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+describe("metered payments through the data path, with the official upto client", () => {
+  it("charges a JSON answer exactly its usage, and the client reads what it paid from PAYMENT-RESPONSE", async () => {
+    const { account, client, pay } = await meteredBuyer(2);
+    const seller = chain.accounts[9]!.address;
+    const [buyerBefore, sellerBefore] = await Promise.all([usdcOf(account.address), usdcOf(seller)]);
+    const response = await pay(`${base}/v1/chat/completions`, chat({ model: "m", max_tokens: 500, completion: 321 }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ usage: { total_tokens: 333 } });
+    const settled = new x402HTTPClient(client).getPaymentSettleResponse((name) => response.headers.get(name));
+    expect(settled).toMatchObject({ success: true, amount: String(cost(333)) });
+    expect(await usdcOf(account.address)).toBe(buyerBefore - cost(333));
+    expect(await usdcOf(seller)).toBe(sellerBefore + cost(333));
+  });
+
+  it("charges a streamed answer its usage once the stream ends; the receipt is the stream's last comment", async () => {
+    const { account, pay } = await meteredBuyer(3);
+    const before = await usdcOf(account.address);
+    const response = await pay(`${base}/v1/chat/completions`, chat({ model: "m", max_tokens: 500, stream: true, completion: 77 }));
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toContain("data: [DONE]");
+    const receipt = JSON.parse(Buffer.from(/^: x402-payment-response (\S+)$/m.exec(text)![1]!, "base64").toString());
+    expect(receipt).toMatchObject({ success: true, amount: String(cost(89)), transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    expect(await usdcOf(account.address)).toBe(before - cost(89));
+  });
+});
