@@ -115,7 +115,7 @@ async function deliverThenSettle(
     return relay(upstream);
   }
   // Metered: charged for what it used, once that is known (metered-delivery.ts).
-  if (paid.context.accept.scheme === "upto") return deliverMetered(verified, upstream, deps);
+  if (paid.context.accept.scheme === "upto") return await deliverMetered(verified, upstream, deps);
   // Settled before a byte of the body is sent, within a budget of its own.
   const decision = await settleVerified(verified, deps, deadlineAfter(deps.answerTimeoutMs ?? 25_000));
   if (decision.answer.status !== 200) {

@@ -1,27 +1,32 @@
 // Delivering a metered (upto) answer, then charging what it used. A JSON answer is read
-// whole (bounded), its usage charged, and it is served with the receipt in PAYMENT-RESPONSE,
-// as the official clients read it. A streamed answer (server-sent events) is passed on chunk
-// by chunk, never held back; the usage comes in its last event, so it is charged once the
-// stream ends, and the receipt follows as a final SSE comment line
+// whole (bounded in size and time), its usage charged, and it is served with the receipt in
+// PAYMENT-RESPONSE, as the official clients read it. A streamed answer (server-sent events)
+// is passed on chunk by chunk, never held back; the usage comes in its last event, so it is
+// charged once the stream ends, and the receipt follows as a final SSE comment line
 // (": x402-payment-response <base64>"), which event-stream parsers skip. A buyer who leaves
-// mid-stream is charged for the usage the upstream reported by then, or nothing. Every
-// charge is rounded up to the token's smallest unit and never above what was authorized;
-// no usage reported is no charge.
+// mid-stream is charged for the usage the upstream reports (it is read on, briefly, to find
+// it), or nothing. Every charge is rounded up to the token's smallest unit and never above
+// what was authorized; no usage reported is no charge. A stream is delivered before it is
+// settled, so however its settlement ends, its permit counts as used: it never buys a second
+// answer.
 import { deadlineAfter } from "../adapters/deadline.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
 import { readAtMost } from "./metered-request.ts";
-import { settleVerified } from "./paid-request.ts";
+import { letGoVerified, settleVerified } from "./paid-request.ts";
 import type { Verified } from "./payment-outcomes.ts";
 import { tokenCost } from "./routes/metering.ts";
-import { endToEnd } from "./upstream-call.ts";
+import { endToEnd, OURS } from "./upstream-call.ts";
 import { sseUsageMeter, usageOfJson } from "./usage-meter.ts";
 
 /** A JSON answer larger than this cannot be metered here: refused, nothing charged. */
 export const MAX_METERED_ANSWER_BYTES = 16 << 20;
-const DERIVED = new Set(["content-length", "content-encoding"]);
+/** After the buyer left a stream: how long, and how much more, is read to find its usage. */
+const DRAIN_MS = 5000;
+const DRAIN_BYTES = 1 << 20;
+const DERIVED = new Set(["content-length", "content-encoding", ...OURS]);
 
-export async function deliverMetered(verified: Verified, upstream: Response, deps: VerifierDeps): Promise<Response> {
-  const streamed = (upstream.headers.get("content-type") ?? "").includes("text/event-stream");
+export async function deliverMetered(verified: Verified, upstream: Response, deps: VerifierDeps & { upstreamTimeoutMs: number }): Promise<Response> {
+  const streamed = (upstream.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
   return streamed ? streamThenCharge(verified, upstream, deps) : chargeThenServe(verified, upstream, deps);
 }
 
@@ -34,11 +39,19 @@ function charge(verified: Verified, tokens: number | undefined, deps: VerifierDe
   return settleVerified(verified, deps, deadlineAfter(deps.answerTimeoutMs ?? 25_000));
 }
 
-async function chargeThenServe(verified: Verified, upstream: Response, deps: VerifierDeps): Promise<Response> {
-  const body = upstream.body ? await readAtMost(upstream.body, MAX_METERED_ANSWER_BYTES) : new Uint8Array(0);
-  if (!body) {
-    const decision = await charge(verified, undefined, deps);
-    return json(502, decision.answer.status === 200 ? "the service's answer is too large to meter; nothing was charged" : JSON.parse(decision.answer.body).error);
+async function chargeThenServe(verified: Verified, upstream: Response, deps: VerifierDeps & { upstreamTimeoutMs: number }): Promise<Response> {
+  let body: Uint8Array<ArrayBuffer> | undefined | "timeout";
+  try {
+    body = upstream.body ? await within(readAtMost(upstream.body, MAX_METERED_ANSWER_BYTES), deps.upstreamTimeoutMs, () => upstream.body?.cancel()) : new Uint8Array(0);
+  } catch (error) {
+    // Broken off before the answer was whole: nothing delivered, nothing charged.
+    letGoVerified(verified, deps);
+    deps.log.warn("metered answer broke off; nothing charged", { route: verified.paid.context.route.key, error: String(error) });
+    return json(502, "the service's answer broke off; no payment was taken");
+  }
+  if (body === undefined || body === "timeout") {
+    letGoVerified(verified, deps);
+    return json(body === "timeout" ? 504 : 502, body === "timeout" ? "the service's answer took too long; no payment was taken" : "the service's answer is too large to meter; no payment was taken");
   }
   const decision = await charge(verified, usageOfJson(new TextDecoder().decode(body)), deps);
   if (decision.answer.status !== 200) return new Response(decision.answer.body, { status: decision.answer.status, headers: decision.answer.headers });
@@ -51,7 +64,10 @@ function streamThenCharge(verified: Verified, upstream: Response, deps: Verifier
   const meter = sseUsageMeter();
   const reader = upstream.body!.getReader();
   let charged: Promise<Decision> | undefined;
-  const chargeOnce = () => (charged ??= charge(verified, meter.tokens, deps));
+  const chargeOnce = () => (charged ??= charge(verified, meter.tokens, deps).then((decision) => {
+    if (decision.answer.status !== 200) holdAsUsed(verified, decision, deps);
+    return decision;
+  }));
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -73,13 +89,51 @@ function streamThenCharge(verified: Verified, upstream: Response, deps: Verifier
       if (receipt !== undefined) controller.enqueue(new TextEncoder().encode(`: x402-payment-response ${receipt}\n\n`));
       controller.close();
     },
-    async cancel() {
-      // The buyer left: the upstream is stopped, and what it reported by then is charged.
-      await reader.cancel().catch(() => undefined);
-      await chargeOnce();
+    cancel() {
+      // The buyer left: the upstream is read on, briefly, for the usage it reports (its last
+      // event may trail the content the buyer already has), then stopped, and that is charged.
+      void drain(reader, meter).then(chargeOnce).catch((error) => deps.log.error("metered stream charge failed", { route: verified.paid.context.route.key, error: String(error) }));
     },
   });
   return new Response(stream, { status: upstream.status, headers: endToEnd(upstream.headers, DERIVED) });
+}
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, meter: ReturnType<typeof sseUsageMeter>): Promise<void> {
+  const until = Date.now() + DRAIN_MS;
+  let read = 0;
+  try {
+    // Usage comes once, at the end: when it has been seen, there is nothing more to learn.
+    while (meter.tokens === undefined && read < DRAIN_BYTES && Date.now() < until) {
+      const chunk = await within(reader.read(), Math.max(1, until - Date.now()), () => undefined);
+      if (chunk === "timeout" || chunk.done) break;
+      read += chunk.value.byteLength;
+      meter.feed(chunk.value);
+    }
+  } catch {
+    // broken off: what was reported by then is all there is
+  }
+  await reader.cancel().catch(() => undefined);
+}
+
+/** The answer was delivered before its settlement failed or went unknown: its permit stays used. */
+function holdAsUsed({ paid }: Verified, decision: Decision, deps: VerifierDeps): void {
+  const { key, context } = paid;
+  deps.guard.reserve(key, context.payment.authorization.validBefore, deps.nowSeconds(), "delivered");
+  deps.guard.mark(key, "done");
+  deps.log.error("metered stream delivered, settlement not confirmed; its permit stays used", { route: context.route.key, status: decision.answer.status });
+}
+
+/** `work`'s result, or "timeout" after `ms` (then `onTimeout` runs). */
+async function within<T>(work: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
+  try {
+    const result = await Promise.race([work, timeout]);
+    if (result === "timeout") await Promise.resolve(onTimeout()).catch(() => undefined);
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function minOf(a: bigint, b: bigint): bigint {

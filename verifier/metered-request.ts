@@ -32,6 +32,10 @@ export async function readMeteredRequest(request: Request, route: PricedRoute, s
     return { ok: true, metered: { route, body } }; // not JSON: not metered, paid by the route's own terms
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) return { ok: true, metered: { route, body } };
+  // A `stream` that is not a boolean is read as one by lenient servers, which would stream without
+  // reporting usage: such a request is not offered upto (the route's own terms remain).
+  const stream = (json as { stream?: unknown }).stream;
+  if (stream !== undefined && stream !== null && typeof stream !== "boolean") return { ok: true, metered: { route, body } };
   const upto: PricedAccept = uptoAccept(route.accepts[0]!, route.metering, maxTokensFor(json, body.byteLength, route.metering.maxTokens), settler);
   const meteredBody = new TextEncoder().encode(JSON.stringify(askForUsage(json as Record<string, unknown>)));
   return { ok: true, metered: { route: { ...route, accepts: [...route.accepts, upto] }, body, meteredBody } };

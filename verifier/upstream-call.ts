@@ -65,11 +65,14 @@ export async function callUpstream(request: Request, url: URL, options: CallOpti
   }
 }
 
+/** Payment headers are the verifier's to say: an upstream's would be a forged receipt. */
+export const OURS = ["payment-response", "x-payment-response", "payment-required", "x-payment-payer"];
+
 /** The upstream's answer for the buyer: end-to-end headers only, plus ours; the body streamed as it comes. */
 export function relay(response: Response, extra: Record<string, string> = {}): Response {
   // A body the runtime already decoded no longer matches the upstream's encoding and length.
-  const decoded = response.headers.has("content-encoding") ? new Set(["content-encoding", "content-length"]) : new Set<string>();
-  const headers = endToEnd(response.headers, decoded);
+  const dropped = new Set([...OURS, ...(response.headers.has("content-encoding") ? ["content-encoding", "content-length"] : [])]);
+  const headers = endToEnd(response.headers, dropped);
   for (const [name, value] of Object.entries(extra)) headers.set(name, value);
   const bodiless = [101, 204, 205, 304].includes(response.status);
   return new Response(bodiless ? null : response.body, { status: response.status, statusText: response.statusText, headers });
