@@ -62,7 +62,8 @@ describe("a buyer steering the data path elsewhere", () => {
     const before = seen.length;
     for (const path of ["/services/llm/%2e%2e/admin", "/services/llm/..%2Fadmin", "/services/llm//admin", "/services/llm/a%5Cb", "/services/llm/.%2e/x", "/services/llm/a%00b"]) {
       // 404: the URL parser resolved an encoded dot segment before us, so no priced path matched.
-      expect([400, 404], path).toContain((await handler(req(path, await pay()))).status);
+      const status = (await handler(req(path, await pay()))).status;
+      expect({ path, refused: [400, 404].includes(status) }).toEqual({ path, refused: true });
     }
     expect(seen.length).toBe(before);
     expect(calls.verify).toBe(0);
@@ -122,7 +123,7 @@ describe("a cheating or clumsy buyer", () => {
     const before = seen.length;
     for (const header of junk) {
       const status = (await handler(req("/services/llm/v1/chat", { "x-payment": header }))).status;
-      expect([400, 402], header.slice(0, 40)).toContain(status);
+      expect({ header: header.slice(0, 40), refused: [400, 402].includes(status) }).toEqual({ header: header.slice(0, 40), refused: true });
       expect((await handler(req("/services/llm/v1/chat", { "payment-signature": header }))).status).toBeLessThan(500);
     }
     expect(seen.length).toBe(before);
