@@ -2,6 +2,7 @@
 // the same run, printed as a markdown table and then, as the last line, one JSON object.
 // `--quick` skips the figures that need the real cluster.
 import { clusterFigures } from "./cluster-figures.ts";
+import { dataPathFigures } from "./data-path.ts";
 import { spawnSync } from "node:child_process";
 import { bin, PROJECT_ROOT } from "../dev/process.ts";
 import { paidVerifyFigures } from "./paid-verify.ts";
@@ -22,6 +23,8 @@ figures.push(...await verifierHttpFigures(5));
 log("paid verification on a local chain (Node, then Deno)");
 figures.push(...await paidVerifyFigures(ROUNDS));
 figures.push(...(await paidVerifyOnDeno(ROUNDS)).map((f) => ({ ...f, key: `${f.key}_deno`, goal: "report", what: `${f.what}, on Deno` })));
+log("data path: streamed answers through the verifier vs straight to the upstream, and memory with many in flight");
+figures.push(...await dataPathFigures(ROUNDS));
 if (!quick) {
   log("cluster figures (real control plane, Traefik, chain)");
   figures.push(...await clusterFigures(log));
