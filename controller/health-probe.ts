@@ -3,17 +3,13 @@
 // HTTP answer, even a 500, means reachable; a refused connection or a timeout does not.
 import http from "node:http";
 import type { KubeClient } from "../kube/client.ts";
-import { isKubeError } from "../kube/errors.ts";
-import { RESOURCES, resourcePath } from "../kube/resources.ts";
+import { serviceEndpoints } from "../kube/service-endpoints.ts";
 import type { UpstreamObservation, UpstreamTarget } from "../core/observed.ts";
 
 /** What the core asks to probe (reconcile's `probe`). */
 export type ProbeTarget = UpstreamTarget;
 export type Prober = (target: ProbeTarget) => Promise<UpstreamObservation>;
 
-type ServicePort = { name?: string; port: number; targetPort?: number | string };
-type Service = { spec?: { type?: string; externalName?: string; ports?: ServicePort[] } };
-type EndpointSlice = { addressType?: string; ports?: { name?: string; port?: number }[]; endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] };
 
 export function httpGet(url: string, timeoutMs: number): Promise<UpstreamObservation> {
   return new Promise((resolve) => {
@@ -32,30 +28,12 @@ export function dnsProber(timeoutMs: number, clusterDomain = "cluster.local"): P
 
 export function endpointsProber(client: KubeClient, timeoutMs: number): Prober {
   return async ({ namespace, service, port, healthPath }) => {
-    let svc: Service;
-    try {
-      svc = await client.request<Service>("GET", resourcePath(RESOURCES.Service, namespace, service));
-    } catch (error) {
-      if (isKubeError(error, "not-found")) return { healthy: false, message: `Service ${namespace}/${service} not found` };
-      throw error;
-    }
-    if (svc.spec?.type === "ExternalName" && svc.spec.externalName) return httpGet(`http://${svc.spec.externalName}:${port}${healthPath}`, timeoutMs);
-    const servicePort = svc.spec?.ports?.find((p) => p.port === port);
-    if (!servicePort) return { healthy: false, message: `Service ${namespace}/${service} has no port ${port}` };
-    const slices = await client.request<{ items: EndpointSlice[] }>("GET", resourcePath(RESOURCES.EndpointSlice, namespace), { query: { labelSelector: `kubernetes.io/service-name=${service}` } });
-    const targets: string[] = [];
-    for (const slice of slices.items) {
-      const slicePort = slice.ports?.find((p) => (p.name ?? "") === (servicePort.name ?? "")) ?? (slice.ports?.length === 1 ? slice.ports[0] : undefined);
-      const targetPort = slicePort?.port ?? (typeof servicePort.targetPort === "number" ? servicePort.targetPort : port);
-      for (const endpoint of slice.endpoints ?? []) {
-        if (endpoint.conditions?.ready === false) continue;
-        for (const address of endpoint.addresses) targets.push(slice.addressType === "IPv6" ? `[${address}]:${targetPort}` : `${address}:${targetPort}`);
-      }
-    }
-    if (targets.length === 0) return { healthy: false, message: `Service ${namespace}/${service} has no ready endpoints` };
+    const found = await serviceEndpoints(client, namespace, service, port);
+    if (found.kind === "none") return { healthy: false, message: found.message };
+    if (found.kind === "external") return httpGet(`http://${found.host}:${port}${healthPath}`, timeoutMs);
     // One reachable endpoint is enough for the Service to serve.
     let last: UpstreamObservation | undefined;
-    for (const target of targets.slice(0, 3)) {
+    for (const target of found.targets.slice(0, 3)) {
       last = await httpGet(`http://${target}${healthPath}`, timeoutMs);
       if (last.healthy) return last;
     }

@@ -137,3 +137,19 @@ describe("the data path", () => {
     expect(calls.settle).toBe(0);
   });
 });
+
+describe("the data path's route binding", () => {
+  it("prices by the route the offer's HTTPRoute names, whatever other patterns say, and keeps the header from the upstream", async () => {
+    const own = pricedRoute({ upstream: { url: upstreamUrl, stripPrefix: "/services/llm" } }, { name: "llm-payment", namespace: "shop" });
+    const hijacker = pricedRoute({ pattern: "/services/llm/v1/*", price: "0.000001", upstream: { url: "http://127.0.0.1:1" } }, { name: "cheap", namespace: "evil" });
+    const { facilitator, calls } = scripted(VALID, SETTLED);
+    const deps = verifierDeps(facilitator, { routeByKey: (key) => (key === own.key ? own : key === hijacker.key ? hijacker : undefined) }, own);
+    const handler = dataPath({ ...deps, routes: () => ({ lookup: () => hijacker, size: 2 }) as never, upstreamTimeoutMs: 1000 });
+    const response = await handler(req("/services/llm/v1/chat", { "x-payment-route": own.key, "x-payment": await signedPayment({}, { nonce: 110 }) }));
+    expect(response.status).toBe(200);
+    expect(calls.settle).toBe(1);
+    expect(seen.at(-1)!.headers["x-payment-route"]).toBeUndefined();
+    // A route the verifier does not serve: not now, and nothing taken.
+    expect((await handler(req("/services/llm/v1/chat", { "x-payment-route": "shop/gone" }))).status).toBe(503);
+  });
+});

@@ -19,12 +19,18 @@ import type { Verified } from "./payment-outcomes.ts";
 import { normalizePath } from "./routes/normalize-path.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
 import { upstreamUrl } from "./routes/upstream-target.ts";
+import { asGiven, type UpstreamResolver } from "./service-resolver.ts";
 import { callUpstream, relay } from "./upstream-call.ts";
 
 export type DataPathDeps = VerifierDeps & {
   /** How long the upstream may take to answer (its status and headers); its body may stream for longer. */
   upstreamTimeoutMs: number;
+  /** Where an upstream URL leads (in the cluster: a ready endpoint of its Service); as given when absent. */
+  resolveUpstream?: UpstreamResolver;
 };
+
+/** Set by the controller's HTTPRoute (which overwrites any the buyer sent): the PaymentRoute that prices the request. */
+export const ROUTE_HEADER = "x-payment-route";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
 
@@ -52,7 +58,11 @@ async function serve(request: Request, deps: DataPathDeps): Promise<Served> {
   if (request.headers.has("upgrade")) return { response: toResponse(refused(400, "upgrades (WebSocket) are not served through the paid data path")) };
   const path = normalizePath(`${url.pathname}${url.search}`);
   if (!path.ok) return { response: toResponse(refused(path.status, path.reason)) };
-  const route = deps.routes().lookup(path.path);
+  // Named by the offer's HTTPRoute: that route alone prices the request and names its upstream,
+  // whatever other routes' patterns say (a more specific one in another namespace must not take it).
+  const via = request.headers.get(ROUTE_HEADER);
+  const route = via !== null ? deps.routeByKey?.(via) : deps.routes().lookup(path.path);
+  if (via !== null && !route) return { response: toResponse(unavailable(`PaymentRoute ${via} is not served yet; no payment was taken, retry later`)) };
   if (!route?.upstream) {
     const answer = deps.ready?.() === false ? unavailable("the verifier has not loaded its routes yet; retry later") : refused(404, "no paid route with an upstream serves this path");
     return { route, response: toResponse(answer) };
@@ -73,10 +83,14 @@ async function serve(request: Request, deps: DataPathDeps): Promise<Served> {
     return { route, response: toResponse(answer) };
   }
   const version = v2Header !== null ? 2 : 1;
+  const resolved = await (deps.resolveUpstream ?? asGiven)(upstreamUrl(route.upstream, path.path, url.search));
+  if (!resolved.ok) {
+    deps.log.warn("upstream not reachable; no payment taken", { route: route.key, message: resolved.message });
+    return { route, response: toResponse(unavailable("the service behind this route has no ready endpoint; no payment was taken")) };
+  }
+  const target = resolved.url;
   const admitted = await admitPayment(priced, resource, (v2Header ?? v1Header)!, version, deps);
   if (admitted.kind === "answer") return { route, response: toResponse(admitted.decision.answer) };
-
-  const target = upstreamUrl(route.upstream, path.path, url.search);
   const uptoPaid = admitted.kind === "verified" && admitted.paid.context.accept.scheme === "upto";
   const body = uptoPaid ? metered.meteredBody : metered.body;
   const forward = (authorization: string | undefined, payer: string) =>

@@ -8,6 +8,7 @@ import type { Network } from "../core/networks.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { type AppDeps, verifierApp, verifyFastPath, verifyFetchFastPath } from "./app.ts";
 import { dataPath } from "./data-path.ts";
+import { serviceResolver } from "./service-resolver.ts";
 import { verifierMetrics } from "./metrics.ts";
 import { memoryReplayGuard } from "./replay-guard.ts";
 import { watchClusterRoutes } from "./routes/cluster-source.ts";
@@ -58,7 +59,11 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
   };
   const server = await serveFetch(verifierApp(deps).fetch, options.listen.hostname, options.listen.port, { node: verifyFastPath(deps), deno: verifyFetchFastPath(deps) });
   const proxy = options.dataPath
-    ? await serveFetch(dataPath({ ...deps, upstreamTimeoutMs: options.dataPath.upstreamTimeoutMs }), options.dataPath.listen.hostname, options.dataPath.listen.port)
+    ? await serveFetch(
+      dataPath({ ...deps, upstreamTimeoutMs: options.dataPath.upstreamTimeoutMs, resolveUpstream: "client" in routes ? serviceResolver(routes.client) : undefined }),
+      options.dataPath.listen.hostname,
+      options.dataPath.listen.port,
+    )
     : undefined;
   return {
     hostname: server.hostname,

@@ -6,7 +6,7 @@
 /** Headers meant for one connection only (RFC 9110 7.6.1), never forwarded either way. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 /** The buyer's payment is ours to check, not the upstream's; the payer header is ours to set. */
-const NOT_FORWARDED = new Set(["host", "content-length", "x-payment", "payment-signature", "x-payment-payer", "accept-encoding"]);
+const NOT_FORWARDED = new Set(["host", "content-length", "x-payment", "payment-signature", "x-payment-payer", "accept-encoding", "x-payment-route"]);
 
 /** Drops hop-by-hop headers and those the Connection header names. */
 export function endToEnd(headers: Headers, drop: ReadonlySet<string> = new Set()): Headers {
