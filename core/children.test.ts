@@ -27,7 +27,8 @@ describe("children", () => {
   it("names the upstream's namespace only when it differs, and grants that reference there without an ownerReference", () => {
     const spec = httpRoute(id, valid("backend"), DEFAULT_CONFIG).spec as { rules: { backendRefs: unknown[] }[] };
     expect(spec.rules[0]!.backendRefs).toEqual([{ name: "api", namespace: "backend", port: 8080 }]);
-    const grant = referenceGrant(id, valid("backend"));
+    const grant = referenceGrant(id, valid("backend"), DEFAULT_CONFIG)!;
+    expect(referenceGrant(id, valid("shop"), DEFAULT_CONFIG)).toBeUndefined();
     expect(grant.metadata.namespace).toBe("backend");
     expect(grant.metadata.ownerReferences).toBeUndefined();
     expect(grant.metadata.annotations).toEqual({ "obol.org/offer": "shop/demo" });

@@ -52,6 +52,7 @@ export function middleware(id: OfferIdentity, config: OperatorConfig): KubeObjec
 
 export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealthy: boolean): KubeObject {
   const { spec, price, network } = offer;
+  const { upstream } = spec;
   const inputs = spec.payment.price;
   return {
     apiVersion: PAYMENT_ROUTE_API_VERSION,
@@ -76,6 +77,9 @@ export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealt
       approxSecondsPerRequest: price.model === "perHour" ? SECONDS_PER_REQUEST : undefined,
       upstreamAuth: upstreamAuthOf(spec),
       alternatives: offer.alternatives.length > 0 ? offer.alternatives.map(alternativeOf) : undefined,
+      // The data path: the verifier forwards to the upstream Service itself, the public prefix stripped.
+      upstream: spec.dataPath ? { url: `http://${upstream.service}.${upstream.namespace}.svc:${upstream.port}`, stripPrefix: offer.path } : undefined,
+      upto: spec.payment.upto ? { maxTokens: spec.payment.upto.maxTokens } : undefined,
       upstreamHealthy,
     }),
   };
@@ -108,34 +112,47 @@ export function httpRoute(id: OfferIdentity, offer: ValidOffer, config: Operator
   const backend = upstream.namespace === id.namespace
     ? { name: upstream.service, port: upstream.port }
     : { name: upstream.service, namespace: upstream.namespace, port: upstream.port };
+  const forwardAuth = {
+    filters: [
+      { type: "ExtensionRef", extensionRef: { group: "traefik.io", kind: "Middleware", name: names.middleware } },
+      { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } },
+    ],
+    backendRefs: [backend],
+  };
+  // The data path: the verifier is the backend; the route it prices by is named in a header
+  // the gateway sets (overwriting the buyer's), and it strips the prefix itself.
+  const { dataPathService: verifier } = config;
+  const dataPath = {
+    filters: [{ type: "RequestHeaderModifier", requestHeaderModifier: { set: [{ name: "X-Payment-Route", value: `${id.namespace}/${names.paymentRoute}` }] } }],
+    backendRefs: [verifier.namespace === id.namespace ? { name: verifier.name, port: verifier.port } : { name: verifier.name, namespace: verifier.namespace, port: verifier.port }],
+  };
   return {
     apiVersion: HTTPROUTE_API_VERSION,
     kind: "HTTPRoute",
     metadata: childMetadata(id, names.httpRoute, id.namespace),
     spec: {
       parentRefs: [{ ...config.gateway }],
-      rules: [{
-        matches: [{ path: { type: "PathPrefix", value: offer.path } }],
-        filters: [
-          { type: "ExtensionRef", extensionRef: { group: "traefik.io", kind: "Middleware", name: names.middleware } },
-          { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } },
-        ],
-        backendRefs: [backend],
-      }],
+      rules: [{ matches: [{ path: { type: "PathPrefix", value: offer.path } }], ...(offer.spec.dataPath ? dataPath : forwardAuth) }],
     },
   };
 }
 
-/** Lets the offer's HTTPRoute point at a Service in another namespace. */
-export function referenceGrant(id: OfferIdentity, offer: ValidOffer): KubeObject {
-  const { upstream } = offer.spec;
+/**
+ * Lets the offer's HTTPRoute point at a Service in another namespace: the upstream's, or with
+ * the data path, the verifier's. None when the backend is in the offer's own namespace.
+ */
+export function referenceGrant(id: OfferIdentity, offer: ValidOffer, config: OperatorConfig): KubeObject | undefined {
+  const backend = offer.spec.dataPath
+    ? { namespace: config.dataPathService.namespace, service: config.dataPathService.name }
+    : { namespace: offer.spec.upstream.namespace, service: offer.spec.upstream.service };
+  if (backend.namespace === id.namespace) return undefined;
   return {
     apiVersion: REFERENCE_GRANT_API_VERSION,
     kind: "ReferenceGrant",
-    metadata: childMetadata(id, childNames(id).referenceGrant, upstream.namespace),
+    metadata: childMetadata(id, childNames(id).referenceGrant, backend.namespace),
     spec: {
       from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: id.namespace }],
-      to: [{ group: "", kind: "Service", name: upstream.service }],
+      to: [{ group: "", kind: "Service", name: backend.service }],
     },
   };
 }

@@ -8,6 +8,8 @@ export type OperatorConfig = {
   gateway: GatewayRef;
   /** The verifier's ForwardAuth endpoint, as Traefik reaches it. */
   verifierUrl: string;
+  /** The verifier's data-path Service, the backend of offers served through it (dataPath: true). */
+  dataPathService: { namespace: string; name: string; port: number };
   /** Headers Traefik copies from the verifier's 2xx answer onto the upstream request. */
   authResponseHeaders: readonly string[];
   finalizer: string;
@@ -24,6 +26,7 @@ export type OperatorConfig = {
 export const DEFAULT_CONFIG: OperatorConfig = {
   gateway: { name: "traefik-gateway", namespace: "traefik", sectionName: "web" },
   verifierUrl: "http://x402-verifier.x402.svc.cluster.local:8080/verify",
+  dataPathService: { namespace: "x402", name: "x402-verifier", port: 8081 },
   authResponseHeaders: ["X-Payment-Response", "X-Payment-Payer", "Authorization"],
   finalizer: "obol.org/serviceoffer-cleanup",
   networks: DEFAULT_NETWORKS,
@@ -51,4 +54,11 @@ export function parseGatewayRef(text: string): GatewayRef | undefined {
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === "")) return undefined;
   const [namespace, name, sectionName] = parts as [string, string, string | undefined];
   return { namespace, name, sectionName: sectionName ?? DEFAULT_CONFIG.gateway.sectionName };
+}
+
+/** Parses "namespace/name:port" as the CLI and env give it. */
+export function parseServiceRef(text: string): OperatorConfig["dataPathService"] | undefined {
+  const match = /^([a-z0-9-]+)\/([a-z0-9-]+):(\d{1,5})$/.exec(text);
+  if (!match || Number(match[3]) < 1 || Number(match[3]) > 65535) return undefined;
+  return { namespace: match[1]!, name: match[2]!, port: Number(match[3]) };
 }

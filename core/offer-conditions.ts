@@ -20,15 +20,15 @@ export function upstreamHealthy(observed: Observed, offer: ValidOffer): Conditio
 export type ChildView = { desired: KubeObject; current?: KubeObject; inPlace: boolean };
 
 export function paymentGateReady(
-  middleware: ChildView,
+  middleware: ChildView | undefined,
   route: ChildView,
   observed: Observed,
   config: OperatorConfig,
   offer: ValidOffer,
 ): ConditionState {
-  const missing = missingCrd(observed, ["Middleware", "PaymentRoute"]);
+  const missing = missingCrd(observed, middleware ? ["Middleware", "PaymentRoute"] : ["PaymentRoute"]);
   if (missing) return missing;
-  const pending = [middleware, route].filter((c) => !c.inPlace).map((c) => `${c.desired.kind} ${c.desired.metadata.name}`);
+  const pending = [middleware, route].filter((c) => c && !c.inPlace).map((c) => `${c!.desired.kind} ${c!.desired.metadata.name}`);
   if (pending.length > 0) return state("False", "Applying", `waiting for ${pending.join(" and ")} to be applied`);
   if (config.requireAdmission) {
     const status = (route.current?.status ?? {}) as { admitted?: boolean; lastAdmittedGeneration?: number; message?: string };

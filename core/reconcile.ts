@@ -64,7 +64,7 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
 
   if (offer.metadata.deletionTimestamp) return finalize(observed, finalizersWeRemove(config.finalizer).some((f) => finalizers.includes(f)), previous);
 
-  const validation = validateOffer(id.name, offer.spec, config);
+  const validation = validateOffer(id.name, offer.spec, config, id.namespace);
   const generation = offer.metadata.generation;
   const time = kubeTime(now);
   const finalizer = hasFinalizer ? undefined : "add" as const;
@@ -97,18 +97,20 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
     return { desired, current, inPlace: isInPlace(current, desired) };
   };
   const routeView = view(paymentRoute(id, valid, health.status !== "False"));
-  const middlewareView = view(middleware(id, config));
-  const grantView = valid.spec.upstream.namespace === id.namespace ? undefined : view(referenceGrant(id, valid));
+  // The data path needs no ForwardAuth: the verifier is the backend itself.
+  const middlewareView = valid.spec.dataPath ? undefined : view(middleware(id, config));
+  const grant = referenceGrant(id, valid, config);
+  const grantView = grant ? view(grant) : undefined;
   const httpRouteView = view(httpRoute(id, valid, config));
 
   // Conditions describe the children as this round leaves them (see after-apply.ts). The
   // gate's children are written first; the HTTPRoute only once they are, and a new one only
   // behind a gate that is then ready, so no request is ever served unpaid.
   const installed = (c: ChildView) => !observed.missingKinds?.includes(c.desired.kind as never);
-  const gateChildren = [routeView, middlewareView, ...(grantView ? [grantView] : [])];
+  const gateChildren = [routeView, ...(middlewareView ? [middlewareView] : []), ...(grantView ? [grantView] : [])];
   const firstWave = gateChildren.filter((c) => !c.inPlace && installed(c));
   const after = (c: ChildView) => (firstWave.includes(c) ? afterApply(c) : c);
-  const gate = paymentGateReady(after(middlewareView), after(routeView), observed, config, valid);
+  const gate = paymentGateReady(middlewareView && after(middlewareView), after(routeView), observed, config, valid);
   const publish = !httpRouteView.inPlace && installed(httpRouteView) && (httpRouteView.current !== undefined || gate.status === "True");
   const routeAfter = publish ? afterApply(httpRouteView) : httpRouteView;
   const route = routePublished(routeAfter, grantView && after(grantView), gate.status === "True", observed, config, names, valid);

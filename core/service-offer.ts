@@ -53,6 +53,10 @@ export const PaymentSchema = v.strictObject({
   price: PriceSchema,
   /** The token the price is in; the network's USDC when absent (core/assets.ts). */
   asset: v.optional(AssetSpecSchema),
+  /** Metered payments (x402 upto) for a perMTok price, through the data path: at most this many tokens a request. */
+  upto: v.optional(v.strictObject({
+    maxTokens: v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(100_000_000, "must be at most 100000000")),
+  })),
 });
 export type Payment = v.InferOutput<typeof PaymentSchema>;
 
@@ -82,6 +86,11 @@ export const ServiceOfferSpecSchema = v.strictObject({
     v.maxLength(MAX_EXTRA_PAYMENTS, `must list at most ${MAX_EXTRA_PAYMENTS} payments`),
   )),
   path: v.optional(v.pipe(v.string(), v.regex(/^\/[a-zA-Z0-9/_.-]*$/, "must start with '/' and hold only letters, digits, '/', '_', '.' and '-'"))),
+  /**
+   * Serve paid requests through the verifier's data path: settled only once the upstream
+   * delivered, the receipt to the buyer. Default: Traefik ForwardAuth, settled before.
+   */
+  dataPath: v.optional(v.boolean()),
   upstreamAuth: v.optional(SecretKeyRefSchema),
   // Registration is carried for the on-chain agent registry; we accept and keep it whole.
   registration: v.optional(v.looseObject({

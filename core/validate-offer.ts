@@ -26,7 +26,7 @@ export type ValidOffer = {
 
 export type OfferValidation = { ok: true; offer: ValidOffer } | { ok: false; issues: FieldIssue[] };
 
-export function validateOffer(name: string, rawSpec: unknown, config: OperatorConfig): OfferValidation {
+export function validateOffer(name: string, rawSpec: unknown, config: OperatorConfig, namespace?: string): OfferValidation {
   const parsed = v.safeParse(ServiceOfferSpecSchema, rawSpec ?? {});
   if (!parsed.success) return { ok: false, issues: specIssues(ServiceOfferSpecSchema, rawSpec ?? {}, parsed.issues, "spec") };
   const spec = parsed.output;
@@ -38,6 +38,7 @@ export function validateOffer(name: string, rawSpec: unknown, config: OperatorCo
   const fields = ["spec.payment"];
   for (const [index, payment] of (spec.payments ?? []).entries()) {
     const field = `spec.payments.${index}`;
+    if (payment.upto) issues.push({ field: `${field}.upto`, message: "is set on spec.payment only: one metered accept per offer" });
     const validated = validatePayment(payment, field, config.networks);
     if (validated.ok) {
       alternatives.push(validated.terms);
@@ -48,6 +49,7 @@ export function validateOffer(name: string, rawSpec: unknown, config: OperatorCo
     const duplicate = duplicatePayment([primary.terms, ...alternatives], fields);
     if (duplicate) issues.push(duplicate);
   }
+  issues.push(...dataPathIssues(name, spec, namespace));
 
   const path = normalizePublicPath(spec.path ?? `/services/${name}`);
   if (typeof path !== "string") issues.push(path);
@@ -71,4 +73,22 @@ function normalizePublicPath(path: string): string | FieldIssue {
   const trimmed = path.replace(/\/+$/, "");
   if (trimmed.includes("//")) return { field: "spec.path", message: `must not contain "//" (got "${path}")` };
   return trimmed === "" ? "/" : trimmed;
+}
+
+/**
+ * The data path forwards only to a Service of the PaymentRoute's own namespace (the verifier
+ * refuses others), and metered payments need it and a per-token price.
+ */
+function dataPathIssues(_name: string, spec: ServiceOfferSpec, namespace: string | undefined): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (spec.dataPath && namespace !== undefined && spec.upstream.namespace !== namespace) {
+    issues.push({ field: "spec.dataPath", message: `needs the upstream in the offer's own namespace ${namespace} (got ${spec.upstream.namespace}): the verifier forwards only to Services of a route's own namespace` });
+  }
+  if (spec.payment.upto) {
+    if (!spec.dataPath) issues.push({ field: "spec.payment.upto", message: "needs dataPath: true, a metered charge is known only once the upstream answered" });
+    if (spec.payment.price.perRequest !== undefined || spec.payment.price.perMTok === undefined) {
+      issues.push({ field: "spec.payment.upto", message: "needs a perMTok price (and no perRequest): upto charges per token used" });
+    }
+  }
+  return issues;
 }
