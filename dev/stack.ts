@@ -114,6 +114,18 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
 
     const verifierPort = await freePort();
     const verifierUrl = `http://127.0.0.1:${verifierPort}/verify`;
+    // The data path listens on the host's side of the test host's link, an address an
+    // EndpointSlice may name (not loopback), published as the verifier's Service.
+    const dataPathPort = await freePort();
+    await apply(admin, [
+      { apiVersion: "v1", kind: "Service", metadata: { name: "x402-verifier", namespace: "x402" }, spec: { ports: [{ name: "data-path", port: 8081, targetPort: dataPathPort }] } },
+      {
+        apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice",
+        metadata: { name: "x402-verifier-e2e", namespace: "x402", labels: { "kubernetes.io/service-name": "x402-verifier" } },
+        addressType: "IPv4", ports: [{ name: "data-path", port: dataPathPort, protocol: "TCP" }],
+        endpoints: [{ addresses: [host.hostAddress], conditions: { ready: true } }],
+      },
+    ]);
     const component = async (process: Running, port: number, what: string): Promise<Component> => {
       cleanups.push(() => process.stop());
       await waitFor(what, () => httpReady(`http://127.0.0.1:${port}/healthz`), 60_000, process);
@@ -138,13 +150,13 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
         const election = options.leaderElect === false ? [] : ["--leader-elect", "--lease", "x402/x402-controller"];
         const process = startDeployed("controller", runtime, [
           "controller", "--kubeconfig", controllerKubeconfig, "--listen", `127.0.0.1:${port}`, ...election,
-          "--identity", identity, "--verifier-url", verifierUrl, "--probe-interval", "1", "--probe-timeout", "1", ...extra,
+          "--identity", identity, "--verifier-url", verifierUrl, "--data-path-service", "x402/x402-verifier:8081", "--probe-interval", "1", "--probe-timeout", "1", ...extra,
         ]);
         return await component(process, port, `controller ${identity}`);
       },
       async startVerifier(runtime) {
         const process = startDeployed("verifier", runtime, [
-          "verifier", "--kubeconfig", verifierKubeconfig, "--listen", `127.0.0.1:${verifierPort}`, "--facilitator", "local",
+          "verifier", "--kubeconfig", verifierKubeconfig, "--listen", `127.0.0.1:${verifierPort}`, "--data-path-listen", `${host.hostAddress}:${dataPathPort}`, "--facilitator", "local",
           "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", settlementKey,
         ]);
         return await component(process, verifierPort, `verifier on ${runtime}`);

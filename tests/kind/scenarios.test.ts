@@ -4,9 +4,12 @@
 // Node, then on Deno. Each test is one scenario, in the order a user would meet them.
 import { registerExactEvmScheme } from "@x402/evm/exact/client";
 import { wrapFetchWithPayment as wrapV2, x402Client } from "@x402/fetch";
-import { createWalletClient, erc20Abi, http, maxUint256, publicActions } from "viem";
+import { x402HTTPClient } from "@x402/core/client";
+import { UptoEvmScheme } from "@x402/evm/upto/client";
+import { createPublicClient, createWalletClient, erc20Abi, http, maxUint256, parseAbi, publicActions } from "viem";
+import { createPaymentHeader } from "x402/client";
 import { privateKeyToAccount } from "viem/accounts";
-import { wrapFetchWithPayment as wrapV1 } from "x402-fetch";
+import { decodeXPaymentResponse, wrapFetchWithPayment as wrapV1 } from "x402-fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CHILD_RESOURCES, type ChildKind, HTTP_ROUTE, MIDDLEWARE, PAYMENT_ROUTE } from "../../core/kinds.ts";
 import { resourcePath } from "../../kube/resources.ts";
@@ -173,6 +176,68 @@ describe("on Node", () => {
     expect(await usdcBalance(stack, stack.payTo)).toBe(sellerUsdc);
     expect(await usdcBalance(stack, buyer.address)).toBe(buyerUsdc);
     await stack.admin.request("DELETE", offerPath("llm", "two-ways"));
+  });
+
+  it("data path: an offer with dataPath is served by the verifier through Traefik; it settles only after the upstream answered, hands both official clients their receipt, and takes nothing when the upstream fails", async () => {
+    await applyOffer(stack.admin, "llm", "direct", spec("0.001", { dataPath: true }));
+    await waitReady(stack.admin, "llm", "direct", 5000);
+    expect(await child("Middleware", "llm", "x402-direct")).toBeUndefined();
+    expect((await child("PaymentRoute", "llm", "direct-payment"))?.spec).toMatchObject({ upstream: { url: `http://${UPSTREAM.service}.${UPSTREAM.namespace}.svc:${UPSTREAM.port}`, stripPrefix: "/services/direct" } });
+    await waitFor("route served by Traefik", async () => (await viaGateway(stack, "/services/direct/x")).status === 402, 15_000);
+
+    const v1Buyer = privateKeyToAccount(stack.chain.accounts[5]!.privateKey);
+    const before = await usdcBalance(stack, v1Buyer.address);
+    const v1 = await wrapV1(fetch, v1Buyer, 1_000_000n)(`${stack.traefik.url}/services/direct/v1/models`);
+    expect(v1.status).toBe(200);
+    expect(await v1.json()).toMatchObject({ path: "/v1/models", authorization: `Bearer ${UPSTREAM.secretValue}` });
+    expect(decodeXPaymentResponse(v1.headers.get("x-payment-response")!)).toMatchObject({ success: true, network: "base-sepolia" });
+    expect(await usdcBalance(stack, v1Buyer.address)).toBe(before - 1000n);
+
+    const v2Buyer = privateKeyToAccount(stack.chain.accounts[6]!.privateKey);
+    const client = new x402Client();
+    registerExactEvmScheme(client, { signer: v2Buyer });
+    const v2 = await wrapV2(fetch, client)(`${stack.traefik.url}/services/direct/v1/embeddings`);
+    expect(v2.status).toBe(200);
+    expect(new x402HTTPClient(client).getPaymentSettleResponse((name) => v2.headers.get(name))).toMatchObject({ success: true, network: "eip155:84532" });
+
+    // The upstream fails: its answer is passed on, and nothing is taken (the authorization unspent on chain).
+    const unpaid = await viaGateway(stack, "/services/direct/fail");
+    const header = await createPaymentHeader(v1Buyer, 1, unpaid.json().accepts[0]);
+    const { nonce } = JSON.parse(Buffer.from(header, "base64").toString()).payload.authorization;
+    const failedBefore = await usdcBalance(stack, v1Buyer.address);
+    const failed = await fetch(`${stack.traefik.url}/services/direct/fail`, { headers: { "X-PAYMENT": header } });
+    expect(failed.status).toBe(500);
+    expect(await usdcBalance(stack, v1Buyer.address)).toBe(failedBefore);
+    const used = await createPublicClient({ chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) }).readContract({
+      address: stack.chain.token, abi: parseAbi(["function authorizationState(address, bytes32) view returns (bool)"]), functionName: "authorizationState", args: [v1Buyer.address, nonce],
+    });
+    expect(used).toBe(false);
+  });
+
+  it("metered data path: a streamed LLM answer through Traefik is charged exactly its usage, rounded up, with the receipt as its last line", async () => {
+    await applyOffer(stack.admin, "llm", "metered", {
+      ...spec("0.001", { dataPath: true }),
+      payment: { network: "base-sepolia", payTo: stack.payTo, price: { perMTok: "1.25" }, upto: { maxTokens: 4096 } },
+    });
+    await waitReady(stack.admin, "llm", "metered", 5000);
+    await waitFor("route served by Traefik", async () => (await viaGateway(stack, "/services/metered/x")).status === 402, 15_000);
+    const buyer = privateKeyToAccount(stack.chain.accounts[8]!.privateKey);
+    const wallet = createWalletClient({ account: buyer, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) }).extend(publicActions);
+    await wallet.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: stack.chain.token, abi: erc20Abi, functionName: "approve", args: [PERMIT2_ADDRESS, maxUint256] }) });
+    const client = new x402Client();
+    client.register("eip155:84532", new UptoEvmScheme(buyer));
+    const [buyerBefore, sellerBefore] = await Promise.all([usdcBalance(stack, buyer.address), usdcBalance(stack, stack.payTo)]);
+    const response = await wrapV2(fetch, client)(`${stack.traefik.url}/services/metered/v1/chat/completions`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 300, stream: true, completion: 230 }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const charged = (242n * 1_250_000n + 999_999n) / 1_000_000n; // 12 + 230 tokens at 1.25 USDC per million, rounded up
+    const receipt = JSON.parse(Buffer.from(/^: x402-payment-response (\S+)$/m.exec(text)![1]!, "base64").toString());
+    expect(receipt).toMatchObject({ success: true, amount: String(charged) });
+    expect(await usdcBalance(stack, buyer.address)).toBe(buyerBefore - charged);
+    expect(await usdcBalance(stack, stack.payTo)).toBe(sellerBefore + charged);
+    await stack.admin.request("DELETE", offerPath("llm", "metered"));
   });
 
   it("route hijack across namespaces: a more specific PaymentRoute elsewhere neither reprices nor redirects an offer's requests", async () => {
@@ -342,6 +407,8 @@ describe("on Node", () => {
     expect(await askedPrice(stack, "/services/qwen/x")).toBe("2000");
     const buyer = privateKeyToAccount(stack.chain.accounts[4]!.privateKey);
     expect((await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/qwen/v1/chat`)).status).toBe(200);
+    // The data path goes on too: the verifier is the backend, and needs no controller.
+    expect((await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/direct/v1/chat`)).status).toBe(200);
 
     await apply(stack.admin, [{
       apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "manual-payment", namespace: "llm" },
