@@ -318,6 +318,16 @@ describe("on Node", () => {
     await waitFor("Middleware restored", async () => (await child("Middleware", "llm", "x402-qwen"))?.spec.forwardAuth !== undefined &&
       ((await child("Middleware", "llm", "x402-qwen"))!.spec.forwardAuth as { address: string }).address === `${stack.verifierUrl}?route=llm%2Fqwen-payment`, 5000);
     await waitReady(stack.admin, "llm", "qwen", 5000);
+    // Traefik takes a while to settle on the restored Middleware (its log shows requests still
+    // sent to the broken address for about 2 s after the first good answer, more so with more
+    // routes): it must serve steadily before the price change is timed, or the time measured is
+    // Traefik's, not the operator's.
+    let steadySince = 0;
+    await waitFor("restored Middleware serving steadily", async () => {
+      if ((await askedPrice(stack, "/services/qwen/x")) !== "1000") return (steadySince = 0, false);
+      steadySince ||= Date.now();
+      return Date.now() - steadySince >= 3000;
+    }, 20_000);
 
     const changed = Date.now();
     await applyOffer(stack.admin, "llm", "qwen", spec("0.002"));
@@ -503,6 +513,18 @@ describe("on Deno", () => {
     const response = await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/deno-offer/v1/chat`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ path: "/v1/chat", authorization: `Bearer ${UPSTREAM.secretValue}` });
+    expect(await usdcBalance(stack, buyer.address)).toBe(before - 1000n);
+  });
+
+  it("data path on Deno: the verifier on Deno serves the data path, settles after the upstream answered and hands the receipt", async () => {
+    const buyer = privateKeyToAccount(stack.chain.accounts[6]!.privateKey);
+    const before = await usdcBalance(stack, buyer.address);
+    const response = await wrapV1(fetch, buyer, 1_000_000n)(`${stack.traefik.url}/services/direct/v1/chat`);
+    expect(response.status).toBe(200);
+    expect(decodeXPaymentResponse(response.headers.get("x-payment-response")!)).toMatchObject({ success: true });
+    expect(await usdcBalance(stack, buyer.address)).toBe(before - 1000n);
+    const failed = await fetch(`${stack.traefik.url}/services/direct/fail`, { headers: { "X-PAYMENT": await createPaymentHeader(buyer, 1, (await viaGateway(stack, "/services/direct/fail")).json().accepts[0]) } });
+    expect(failed.status).toBe(500);
     expect(await usdcBalance(stack, buyer.address)).toBe(before - 1000n);
   });
 
