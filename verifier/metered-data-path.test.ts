@@ -46,8 +46,8 @@ function setup(settler: `0x${string}` | null = SETTLER) {
   const deps: DataPathDeps = { ...verifierDeps(facilitator, { meteredSettler: settler ?? undefined }, route), upstreamTimeoutMs: 2000 };
   return { route, handler: dataPath(deps), settled, calls };
 }
-const post = (body: object, headers: Record<string, string> = {}) =>
-  new Request("http://api.example.com/services/llm/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+const post = (body: object, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+  new Request("http://api.example.com/services/llm/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal });
 const decode = (header: string) => JSON.parse(Buffer.from(header, "base64").toString("utf8"));
 const cost = (tokens: number) => tokenCost({ perMTokAtomic: 1_250_000n, maxTokens: 4096 }, tokens);
 
@@ -109,9 +109,12 @@ describe("metered payments through the data path", () => {
     const streamed = { model: "m", stream: true, hold: true };
     const [, upto] = await uptoOffered(handler, streamed);
     const accept = (u: Record<string, unknown>) => ({ ...route.accepts[0]!, scheme: "upto" as const, amount: BigInt(u.amount as string), v2Requirement: u, facilitator: SETTLER as `0x${string}`, asset: { ...route.accepts[0]!.asset, transferMethod: "permit2" as const } });
-    const response = await handler(post(streamed, { "payment-signature": await signedUptoPayment(accept(upto!), { nonce: "603" }) }));
+    // As a server sees a buyer leave: its request's signal aborts, and the answer's body is cancelled.
+    const buyer = new AbortController();
+    const response = await handler(post(streamed, { "payment-signature": await signedUptoPayment(accept(upto!), { nonce: "603" }) }, buyer.signal));
     const reader = response.body!.getReader();
     await reader.read();
+    buyer.abort();
     await reader.cancel();
     // The upstream is read on, briefly, for its usage (it was asked for it) and stopped.
     release();

@@ -44,8 +44,14 @@ export async function callUpstream(request: Request, url: URL, options: CallOpti
   if (!headers.has("x-forwarded-host")) headers.set("x-forwarded-host", options.host);
   // Passed on as the upstream sends it, so its length and framing stay true.
   headers.set("accept-encoding", "identity");
+  // The buyer leaving aborts the call only until the upstream answers: after that its body is
+  // ours to read or stop (a metered stream is read on briefly for its usage, metered-delivery.ts).
   const waiting = new AbortController();
-  const timer = setTimeout(() => waiting.abort(new Error("upstream answer timed out")), options.timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => (timedOut = true, waiting.abort(new Error("upstream answer timed out"))), options.timeoutMs);
+  const buyerLeft = () => waiting.abort(new Error("the buyer left"));
+  if (request.signal.aborted) buyerLeft();
+  else request.signal.addEventListener("abort", buyerLeft, { once: true });
   const hasBody = (options.body !== undefined || request.body !== null) && request.method !== "GET" && request.method !== "HEAD";
   try {
     const response = await fetch(url, {
@@ -53,15 +59,16 @@ export async function callUpstream(request: Request, url: URL, options: CallOpti
       headers,
       body: hasBody ? options.body ?? request.body : undefined,
       redirect: "manual",
-      signal: AbortSignal.any([request.signal, waiting.signal]),
+      signal: waiting.signal,
       ...(hasBody && options.body === undefined ? { duplex: "half" } : {}),
     } as RequestInit);
     return { ok: true, response };
   } catch (error) {
-    if (waiting.signal.aborted) return { ok: false, kind: "timeout", message: `no answer within ${options.timeoutMs} ms` };
+    if (timedOut) return { ok: false, kind: "timeout", message: `no answer within ${options.timeoutMs} ms` };
     return { ok: false, kind: "unreachable", message: error instanceof Error ? `${error.message}${error.cause ? `: ${String(error.cause)}` : ""}` : String(error) };
   } finally {
     clearTimeout(timer);
+    request.signal.removeEventListener("abort", buyerLeft);
   }
 }
 

@@ -214,7 +214,7 @@ describe("on Node", () => {
     expect(used).toBe(false);
   });
 
-  it("metered data path: a streamed LLM answer through Traefik is charged exactly its usage, rounded up, with the receipt as its last line", async () => {
+  it("metered data path: a streamed LLM answer through Traefik is charged exactly its usage, rounded up, with the receipt as its last line; a buyer leaving mid-stream pays what the model then reports", async () => {
     await applyOffer(stack.admin, "llm", "metered", {
       ...spec("0.001", { dataPath: true }),
       payment: { network: "base-sepolia", payTo: stack.payTo, price: { perMTok: "1.25" }, upto: { maxTokens: 4096 } },
@@ -237,6 +237,19 @@ describe("on Node", () => {
     expect(receipt).toMatchObject({ success: true, amount: String(charged) });
     expect(await usdcBalance(stack, buyer.address)).toBe(buyerBefore - charged);
     expect(await usdcBalance(stack, stack.payTo)).toBe(sellerBefore + charged);
+
+    // A buyer leaving mid-stream, through Traefik: charged the usage the model then reports, once.
+    const leaving = await wrapV2(fetch, client)(`${stack.traefik.url}/services/metered/v1/chat/completions`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 300, stream: true, completion: 100, pause_ms: 1000 }),
+    });
+    const reader = leaving.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("data:");
+    const leftBefore = await usdcBalance(stack, buyer.address);
+    await reader.cancel();
+    const usedAfterLeaving = (112n * 1_250_000n + 999_999n) / 1_000_000n;
+    await waitFor("charged what the model reported after the buyer left", async () => (await usdcBalance(stack, buyer.address)) === leftBefore - usedAfterLeaving, 15_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await usdcBalance(stack, buyer.address)).toBe(leftBefore - usedAfterLeaving);
     await stack.admin.request("DELETE", offerPath("llm", "metered"));
   });
 
