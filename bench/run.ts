@@ -3,6 +3,7 @@
 // `--quick` skips the figures that need the real cluster.
 import { clusterFigures } from "./cluster-figures.ts";
 import { dataPathFigures } from "./data-path.ts";
+import { dataPathTraefikFigures } from "./data-path-traefik.ts";
 import { spawnSync } from "node:child_process";
 import { bin, PROJECT_ROOT } from "../dev/process.ts";
 import { paidVerifyFigures } from "./paid-verify.ts";
@@ -25,6 +26,8 @@ figures.push(...await paidVerifyFigures(ROUNDS));
 figures.push(...(await paidVerifyOnDeno(ROUNDS)).map((f) => ({ ...f, key: `${f.key}_deno`, goal: "report", what: `${f.what}, on Deno` })));
 log("data path: streamed answers through the verifier vs straight to the upstream, and memory with many in flight");
 figures.push(...await dataPathFigures(ROUNDS));
+log("data path behind Traefik vs Traefik straight to the upstream (unpaid, paid verify-only, CPU)");
+figures.push(...await dataPathTraefikFigures(ROUNDS));
 if (!quick) {
   log("cluster figures (real control plane, Traefik, chain)");
   figures.push(...await clusterFigures(log));
