@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import { startChain } from "../dev/chain/chain.ts";
 import { freePort } from "../dev/free-port.ts";
-import { httpReady, type Running, start, waitFor } from "../dev/process.ts";
+import { deploymentMemoryLimit, memoryCgroup } from "../dev/memory-limit.ts";
+import { command, httpReady, PROJECT_ROOT, type Running, start, startProcess, waitFor } from "../dev/process.ts";
 import { DEFAULT_NETWORKS, findNetwork } from "../core/networks.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../verifier/x402/eip3009.ts";
 import { figure, type Figure, median, round } from "./stats.ts";
@@ -23,6 +24,7 @@ export async function dataPathFigures(rounds: number): Promise<Figure[]> {
   const chain = await startChain();
   const dir = mkdtempSync(join(tmpdir(), "x402-bench-data-path-"));
   const processes: Running[] = [];
+  let cgroupToRemove: { remove(): void } | undefined;
   try {
     const [upstreamPort, verifierPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
     const upstream = start("node", "bench/servers/llm-upstream.ts", [String(upstreamPort)]);
@@ -33,10 +35,15 @@ kind: PaymentRoute
 metadata: {name: llm-payment, namespace: shop}
 spec: {pattern: "/services/llm/*", price: "0.001", payTo: "${payTo}", network: base-sepolia, upstream: {url: "http://127.0.0.1:${upstreamPort}", stripPrefix: /services/llm}}
 `);
-    const verifier = start("node", "main.ts", [
+    // Under the memory limit of its Deployment, as the kubelet would run it.
+    const [file, argv] = command("node", join(PROJECT_ROOT, "main.ts"), [
       "verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${verifierPort}`, "--data-path-listen", `127.0.0.1:${proxyPort}`,
       "--facilitator", "local", "--rpc", `base-sepolia=${chain.rpcUrl}`, "--verify-only", "--max-concurrent-payments", String(CONCURRENT_STREAMS),
     ]);
+    const limit = deploymentMemoryLimit("verifier");
+    const cgroup = memoryCgroup("bench-verifier", limit);
+    cgroupToRemove = cgroup;
+    const verifier = cgroup ? startProcess(...cgroup.wrap(file, argv)) : startProcess(file, argv);
     processes.push(verifier);
     await waitFor("upstream", async () => upstream.output().includes("listening"), 30_000, upstream);
     await waitFor("verifier", () => httpReady(`http://127.0.0.1:${verifierPort}/readyz`), 30_000, verifier);
@@ -109,10 +116,17 @@ spec: {pattern: "/services/llm/*", price: "0.001", payTo: "${payTo}", network: b
       figure("data_path_ttft_ratio", "time to first token of a paid (verify-only) streamed answer through the data path / straight to the upstream (150 ms model)", "<= 1.1", ttftRatios),
       figure("data_path_ttft_added_ms", "time to first token the data path adds (verification on a local chain, proxying)", "report", added, { unit: "ms" }),
       figure("data_path_tokens_per_s_ratio", "tokens per second after the first, through the data path / straight to the upstream", ">= 0.95", rateRatios),
-      figure("data_path_rss_1000_streams_mb", `verifier RSS at peak with ${CONCURRENT_STREAMS} paid streams in flight (idle: ${round(idle, 0)} MB; ${served} served)`, "report", [round(peak, 0)], { unit: "MB" }),
+      figure(
+        "data_path_rss_1000_streams_mb",
+        `verifier RSS at peak with ${CONCURRENT_STREAMS} paid streams in flight (idle: ${round(idle, 0)} MB; ${served} served; ${cgroup ? `under the Deployment's ${round(limit / 2 ** 20, 0)} MiB limit` : "no memory cgroup here: unconstrained"})`,
+        "report",
+        [round(peak, 0)],
+        { unit: "MB" },
+      ),
     ];
   } finally {
     for (const p of processes) await p.stop();
+    cgroupToRemove?.remove();
     rmSync(dir, { recursive: true, force: true });
     await chain.stop();
   }
