@@ -72,7 +72,7 @@ async function serve(request: Request, deps: DataPathDeps): Promise<Served> {
   const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host") ?? url.host;
   const resource = resourceUrl(proto, host, `${url.pathname}${url.search}`);
   // A metered route reads the body first: it decides this request's upto accept.
-  const read = await readMeteredRequest(request, route, deps.meteredSettler);
+  const read = await readMeteredRequest(request, route, deps.meteredSettler?.(route.accepts[0]!.network));
   if (!read.ok) return { route, response: toResponse(read.answer) };
   const { metered } = read;
   const priced = metered.route;

@@ -29,7 +29,7 @@ export type VerifierDeps = {
   /** Whether the payer is a contract (a smart wallet may sign for it), read from a chain; absent when no chain can be read. */
   isContract?(network: Network, address: `0x${string}`): Promise<boolean>;
   /** The account that settles metered (upto) payments, named in their 402; absent: upto is not offered. */
-  meteredSettler?: `0x${string}`;
+  meteredSettler?(network: Network): `0x${string}` | undefined;
   /** The networks payments may name (DEFAULT_NETWORKS when absent): where a payment is held is read from them. */
   networks?: readonly Network[];
   /** One budget for a whole paid answer, under Traefik's fixed 30 s. */

@@ -59,7 +59,7 @@ function setup(settle: SettleOutcome | (() => SettleOutcome) = SETTLED, resolve:
   const { facilitator, calls } = scripted(VALID, () => (typeof settle === "function" ? settle() : settle), () => resolve);
   const inner = facilitator.settle;
   facilitator.settle = (context: PaymentContext) => (charges.push(context.charge), inner(context));
-  const handler = dataPath({ ...verifierDeps(facilitator, { meteredSettler: SETTLER }, route), upstreamTimeoutMs: 2000 });
+  const handler = dataPath({ ...verifierDeps(facilitator, { meteredSettler: () => SETTLER }, route), upstreamTimeoutMs: 2000 });
   return { route, handler, charges, calls, setResolve: (r: Resolution) => (resolve = r) };
 }
 type Setup = ReturnType<typeof setup>;

@@ -43,7 +43,7 @@ function setup(settler: `0x${string}` | null = SETTLER) {
   const { facilitator, calls } = scripted(VALID, SETTLED);
   const settle = facilitator.settle;
   facilitator.settle = (context) => (settled.push({ ...context }), settle(context));
-  const deps: DataPathDeps = { ...verifierDeps(facilitator, { meteredSettler: settler ?? undefined }, route), upstreamTimeoutMs: 2000 };
+  const deps: DataPathDeps = { ...verifierDeps(facilitator, { meteredSettler: () => settler ?? undefined }, route), upstreamTimeoutMs: 2000 };
   return { route, handler: dataPath(deps), settled, calls };
 }
 const post = (body: object, headers: Record<string, string> = {}, signal?: AbortSignal) =>

@@ -38,6 +38,7 @@ export type RunningVerifier = { hostname: string; port: number; dataPath?: { hos
 
 export async function startVerifier(options: VerifierOptions): Promise<RunningVerifier> {
   const { routes, facilitator, verifyOnly, networks, log } = options;
+  await facilitator.ready;
   const metrics = verifierMetrics();
   // Until the first table arrives nothing is priced: /verify answers 503 and /readyz says so.
   const noRoutes = buildRouteTable<PricedRoute>([]);

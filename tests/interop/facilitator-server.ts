@@ -1,4 +1,4 @@
-// The official x402 facilitator (@x402/core + @x402/evm exact scheme) behind a small
+// The official x402 facilitator (@x402/core + @x402/evm exact and upto schemes) behind a small
 // HTTP server, on a given chain: the remote facilitator our verifier talks to in tests.
 // Usage: facilitator-server.ts RPC_URL KEY_FILE   (prints "listening URL" when ready)
 import http from "node:http";
@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { x402Facilitator } from "@x402/core/facilitator";
 import { toFacilitatorEvmSigner } from "@x402/evm";
 import { registerExactEvmScheme } from "@x402/evm/exact/facilitator";
+import { UptoEvmScheme } from "@x402/evm/upto/facilitator";
 import { createWalletClient, http as viemHttp, publicActions } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { baseSepolia } from "viem/chains";
@@ -23,6 +24,7 @@ const facilitator = new x402Facilitator();
 // The official docs spread a viem client into the signer; its types lag viem's, hence the cast.
 const signer = toFacilitatorEvmSigner({ ...client, address: account.address } as unknown as Parameters<typeof toFacilitatorEvmSigner>[0]);
 registerExactEvmScheme(facilitator, { signer, networks: "eip155:84532" });
+facilitator.register("eip155:84532", new UptoEvmScheme(signer));
 
 const server = http.createServer(async (req, res) => {
   const send = (status: number, body: unknown) => {

@@ -2,7 +2,9 @@
 // per million tokens through the verifier's data path, on a real chain with our Permit2 and
 // upto proxy, in-process facilitator. The seller's service is OpenAI-compatible and reports
 // its usage; the chain shows that exactly the usage was charged (rounded up to the smallest
-// unit), for a JSON answer and for a streamed one, and never the authorized maximum.
+// unit), for a JSON answer and for a streamed one, and never the authorized maximum. With our
+// in-process facilitator (verifier on Node) and with the official upto facilitator, remote
+// (verifier on Deno), which the 402 names from its /supported.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,15 +19,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Chain, PERMIT2_ADDRESS, startChain } from "../../dev/chain/chain.ts";
 import { freePort } from "../../dev/free-port.ts";
 import { httpReady, type Running, start, waitFor } from "../../dev/process.ts";
+import { startOfficialFacilitator } from "./paid-service.ts";
 
 const NETWORK = "eip155:84532";
 /** 1.25 USDC per million tokens: 1.25 atomic units per token, rounded up per request. */
 const cost = (tokens: number) => (BigInt(tokens) * 1_250_000n + 999_999n) / 1_000_000n;
 let chain: Chain;
-let verifier: Running;
 let service: http.Server;
-let base = "";
-let dir = "";
+let serviceUrl = "";
 
 beforeAll(async () => {
   chain = await startChain();
@@ -42,7 +43,17 @@ beforeAll(async () => {
     res.end("data: [DONE]\n\n");
   });
   await new Promise<void>((r) => service.listen(0, "127.0.0.1", r));
-  dir = mkdtempSync(join(tmpdir(), "x402-upto-"));
+  serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
+}, 120_000);
+afterAll(async () => {
+  await new Promise<void>((r) => (service.closeAllConnections(), service.close(() => r())));
+  await chain?.stop();
+});
+
+/** A verifier serving the metered route on its data path; `base` is the route's public prefix there. */
+async function startMeteredVerifier(mode: Mode) {
+  const dir = mkdtempSync(join(tmpdir(), "x402-upto-"));
+  const stops: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
   writeFileSync(join(dir, "settlement.key"), chain.accounts[0]!.privateKey);
   writeFileSync(join(dir, "routes.yaml"), `apiVersion: obol.org/v1alpha1
 kind: PaymentRoute
@@ -52,25 +63,28 @@ spec:
   price: "0.00125"
   priceModel: perMTok
   perMTok: "1.25"
-  payTo: "${chain.accounts[9]!.address}"
+  payTo: "${chain.accounts[mode.payTo]!.address}"
   network: base-sepolia
-  upstream: {url: "http://127.0.0.1:${(service.address() as AddressInfo).port}", stripPrefix: /services/llm}
+  upstream: {url: "${serviceUrl}", stripPrefix: /services/llm}
   upto: {maxTokens: 4096}
 `);
+  let facilitator = "local";
+  if (mode.facilitator === "remote") {
+    const official = await startOfficialFacilitator(chain, dir);
+    stops.push(official.stop);
+    facilitator = official.url;
+  }
   const [port, proxyPort] = [await freePort(), await freePort()];
-  verifier = start("node", "main.ts", [
+  const verifier: Running = start(mode.runtime, "main.ts", [
     "verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--data-path-listen", `127.0.0.1:${proxyPort}`,
-    "--facilitator", "local", "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", join(dir, "settlement.key"),
+    "--facilitator", facilitator, "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", join(dir, "settlement.key"),
   ]);
+  stops.push(() => verifier.stop());
   await waitFor("verifier ready", () => httpReady(`http://127.0.0.1:${port}/readyz`), 30_000, verifier);
-  base = `http://127.0.0.1:${proxyPort}/services/llm`;
-}, 120_000);
-afterAll(async () => {
-  await verifier?.stop();
-  await new Promise<void>((r) => (service.closeAllConnections(), service.close(() => r())));
-  rmSync(dir, { recursive: true, force: true });
-  await chain?.stop();
-});
+  return { base: `http://127.0.0.1:${proxyPort}/services/llm`, stop: async () => { for (const stop of stops.reverse()) await stop(); } };
+}
+
+type Mode = { facilitator: "local" | "remote"; runtime: "node" | "deno"; payTo: number; jsonBuyer: number; streamBuyer: number };
 
 const usdcOf = (address: `0x${string}`) => createPublicClient({ chain: chain.viemChain, transport: viemHttp(chain.rpcUrl) }).readContract({ address: chain.token, abi: erc20Abi, functionName: "balanceOf", args: [address] });
 
@@ -85,10 +99,19 @@ async function meteredBuyer(index: number) {
 
 const chat = (body: object) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
-describe("metered payments through the data path, with the official upto client", () => {
+function meteredFlow(mode: Mode) {
+describe(`metered payments through the data path, with the official upto client: ${mode.facilitator} facilitator, verifier on ${mode.runtime}`, () => {
+  let verifier: Awaited<ReturnType<typeof startMeteredVerifier>>;
+  let base = "";
+  beforeAll(async () => {
+    verifier = await startMeteredVerifier(mode);
+    base = verifier.base;
+  }, 120_000);
+  afterAll(async () => await verifier?.stop());
+
   it("charges a JSON answer exactly its usage, and the client reads what it paid from PAYMENT-RESPONSE", async () => {
-    const { account, client, pay } = await meteredBuyer(2);
-    const seller = chain.accounts[9]!.address;
+    const { account, client, pay } = await meteredBuyer(mode.jsonBuyer);
+    const seller = chain.accounts[mode.payTo]!.address;
     const [buyerBefore, sellerBefore] = await Promise.all([usdcOf(account.address), usdcOf(seller)]);
     const response = await pay(`${base}/v1/chat/completions`, chat({ model: "m", max_tokens: 500, completion: 321 }));
     expect(response.status).toBe(200);
@@ -100,7 +123,7 @@ describe("metered payments through the data path, with the official upto client"
   });
 
   it("charges a streamed answer its usage once the stream ends; the receipt is the stream's last comment", async () => {
-    const { account, pay } = await meteredBuyer(3);
+    const { account, pay } = await meteredBuyer(mode.streamBuyer);
     const before = await usdcOf(account.address);
     const response = await pay(`${base}/v1/chat/completions`, chat({ model: "m", max_tokens: 500, stream: true, completion: 77 }));
     expect(response.status).toBe(200);
@@ -111,3 +134,7 @@ describe("metered payments through the data path, with the official upto client"
     expect(await usdcOf(account.address)).toBe(before - cost(89));
   });
 });
+}
+
+meteredFlow({ facilitator: "local", runtime: "node", payTo: 9, jsonBuyer: 2, streamBuyer: 3 });
+meteredFlow({ facilitator: "remote", runtime: "deno", payTo: 8, jsonBuyer: 4, streamBuyer: 5 });

@@ -3,11 +3,11 @@
 // settlement landed and whether a payer is a smart wallet.
 import { nonceManager } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { Network } from "../../core/networks.ts";
+import { caip2, DEFAULT_NETWORKS, type Network } from "../../core/networks.ts";
 import { chainClients } from "./chain-clients.ts";
 import type { Facilitator } from "./facilitator.ts";
 import { localFacilitator } from "./facilitator-local.ts";
-import { remoteFacilitator } from "./facilitator-remote.ts";
+import { remoteFacilitator, remoteMeteredSettler } from "./facilitator-remote.ts";
 import { resolveWithChains } from "./settlement-resolver.ts";
 import { contractCheck } from "./wallet-check.ts";
 
@@ -16,6 +16,8 @@ export type FacilitatorSettings = {
   facilitator: string;
   /** RPC URL per network name. */
   rpcUrls: Record<string, string>;
+  /** The networks a remote facilitator is asked about (its upto signers); DEFAULT_NETWORKS when absent. */
+  networks?: readonly Network[];
   /** The local facilitator's settlement key; absent when verifying only. */
   settlementKey?: `0x${string}`;
 };
@@ -26,12 +28,14 @@ export type ChosenFacilitator = {
   isContract?(network: Network, address: `0x${string}`): Promise<boolean>;
   /** How unknown outcomes are resolved, for the startup log. */
   resolution: string;
-  /** The account that settles metered (upto) payments: the local facilitator's. Absent: upto is not offered. */
-  meteredSettler?: `0x${string}`;
+  /** The account that settles metered (upto) payments on a network, named in their permits; undefined: upto is not offered there. */
+  meteredSettler?(network: Network): `0x${string}` | undefined;
+  /** Resolves once what the facilitator offers is known (a remote one's /supported). */
+  ready?: Promise<void>;
 };
 
 /** Throws a plain Error naming what is wrong with the settings (the command line shows it as a usage error). */
-export function chooseFacilitator({ facilitator, rpcUrls, settlementKey }: FacilitatorSettings): ChosenFacilitator {
+export function chooseFacilitator({ facilitator, rpcUrls, settlementKey, networks = DEFAULT_NETWORKS }: FacilitatorSettings): ChosenFacilitator {
   const hasRpc = Object.keys(rpcUrls).length > 0;
   // One set of clients for every chain read and settlement. One settlement account, many
   // settlements at once: a nonce manager gives each its own account nonce.
@@ -40,12 +44,19 @@ export function chooseFacilitator({ facilitator, rpcUrls, settlementKey }: Facil
   const isContract = hasRpc ? contractCheck(chains) : undefined;
   if (facilitator !== "local") {
     const remote = remoteFacilitator({ url: facilitator });
+    // Its upto signer per network, from its /supported, once at start.
+    const settlers = new Map<number, `0x${string}`>();
+    const ready = Promise.all(networks.map(async (n) => {
+      const address = await remoteMeteredSettler({ url: facilitator }, caip2(n));
+      if (address) settlers.set(n.chainId, address);
+    })).then(() => undefined);
+    const meteredSettler = (n: Network) => settlers.get(n.chainId);
     if (!hasRpc) {
-      return { facilitator: remote, resolution: "by asking the facilitator only: a payment that landed stays unknown (503) until --rpc lets the chain tell" };
+      return { facilitator: remote, resolution: "by asking the facilitator only: a payment that landed stays unknown (503) until --rpc lets the chain tell", meteredSettler, ready };
     }
     const resolve: Facilitator["resolve"] = async (context) => (await resolveWithChains(chains, context)) ?? remote.resolve(context);
-    return { facilitator: { ...remote, resolve }, isContract, resolution: "on chain, where an RPC is given" };
+    return { facilitator: { ...remote, resolve }, isContract, resolution: "on chain, where an RPC is given", meteredSettler, ready };
   }
   if (!hasRpc) throw new Error("--facilitator local needs --rpc NETWORK=URL for each network it serves");
-  return { facilitator: localFacilitator(chains), isContract, resolution: "on chain", meteredSettler: account?.address };
+  return { facilitator: localFacilitator(chains), isContract, resolution: "on chain", meteredSettler: account && (() => account.address) };
 }

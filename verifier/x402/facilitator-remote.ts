@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import { beforeDeadline, TIMED_OUT } from "../../adapters/deadline.ts";
 import type { Facilitator, PaymentContext, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
-import { payloadFor, requirementFor } from "./facilitator.ts";
+import { payloadFor, requirementFor, settlementRequirementFor } from "./facilitator.ts";
 import { REASON, sanitizeReason, settleFailureIsDefinite } from "./reasons.ts";
 
 export type RemoteFacilitatorOptions = { url: string; headers?: Record<string, string> };
@@ -63,7 +63,7 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
       const response = await fetch(`${base}${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...options.headers },
-        body: JSON.stringify({ x402Version: context.payment.version, paymentPayload: payloadFor(context), paymentRequirements: requirementFor(context) }),
+        body: JSON.stringify({ x402Version: context.payment.version, paymentPayload: payloadFor(context), paymentRequirements: path === "/settle" ? settlementRequirementFor(context) : requirementFor(context) }),
         signal: AbortSignal.timeout(Math.max(1, context.deadline.remainingMs())),
       });
       const text = await readAtMost(response, MAX_ANSWER_BYTES);
@@ -84,6 +84,8 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
   };
 
   const settle = async (context: PaymentContext): Promise<SettleOutcome> => {
+    // upto with nothing used: nothing to send (the facilitator would send nothing either).
+    if (context.accept.scheme === "upto" && context.charge === 0n) return { kind: "settled", transaction: "" };
     const reply = await call("/settle", context);
     if ("failure" in reply) return { kind: "unknown", message: reply.failure };
     const parsed = v.safeParse(SettleResponse, reply.body);
@@ -127,3 +129,25 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
     },
   };
 }
+
+/**
+ * The account a remote facilitator settles upto payments with on `network` (CAIP-2), from its
+ * /supported: the buyer's permit must name it. Undefined when it settles no upto there, or
+ * does not answer: then the 402 offers no upto.
+ */
+export async function remoteMeteredSettler(options: RemoteFacilitatorOptions, network: string): Promise<`0x${string}` | undefined> {
+  try {
+    const response = await fetch(`${checkFacilitatorUrl(options.url).toString().replace(/\/$/, "")}/supported`, { headers: options.headers, signal: AbortSignal.timeout(5000) });
+    const text = await readAtMost(response, MAX_ANSWER_BYTES);
+    const body = v.safeParse(SupportedResponse, text === undefined ? undefined : JSON.parse(text));
+    const kind = body.success ? body.output.kinds.find((k) => k.scheme === "upto" && k.network === network) : undefined;
+    const address = kind?.extra?.facilitatorAddress;
+    return typeof address === "string" && /^0x[0-9a-fA-F]{40}$/.test(address) ? address as `0x${string}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SupportedResponse = v.object({
+  kinds: v.array(v.looseObject({ scheme: v.string(), network: v.string(), extra: v.optional(v.looseObject({ facilitatorAddress: v.optional(v.unknown()) })) })),
+});

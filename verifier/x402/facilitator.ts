@@ -59,6 +59,12 @@ export function requirementFor({ payment, accept, resource }: Pick<PaymentContex
   return v1 === undefined ? accept.v2Requirement : JSON.parse(v1) as Record<string, unknown>;
 }
 
+/** What a settlement asks: for upto, the requirement's amount is what was used (x402 upto spec), not the maximum. */
+export function settlementRequirementFor(context: Pick<PaymentContext, "payment" | "accept" | "resource" | "charge">): Record<string, unknown> {
+  const requirement = requirementFor(context);
+  return context.accept.scheme === "upto" && context.charge !== undefined ? { ...requirement, amount: String(context.charge) } : requirement;
+}
+
 /**
  * The payment as a facilitator is sent it: rebuilt from the fields the verifier checked,
  * never the buyer's JSON as it came, and in v2 with our own requirement as `accepted`.
@@ -74,7 +80,9 @@ export function payloadFor({ payment, route, accept, resource }: Pick<PaymentCon
         spender: payment.permit2.spender,
         nonce: String(payment.permit2.nonce),
         deadline: String(a.validBefore),
-        witness: { to: a.to, validAfter: String(a.validAfter) },
+        witness: payment.permit2.facilitator !== undefined
+          ? { to: a.to, facilitator: payment.permit2.facilitator, validAfter: String(a.validAfter) }
+          : { to: a.to, validAfter: String(a.validAfter) },
       },
     }
     : {
