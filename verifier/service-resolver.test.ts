@@ -11,6 +11,7 @@ function api(calls: string[] = []): KubeClient {
     request: async <T>(_method: string, path: string) => {
       calls.push(path);
       if (path.endsWith("/services/ollama")) return { spec: { ports: [{ name: "http", port: 11434, targetPort: 8080 }] } } as T;
+      if (path.endsWith("/services/metadata")) return { spec: { type: "ExternalName", externalName: "169.254.169.254", ports: [{ port: 80 }] } } as T;
       if (path.includes("/services/")) throw new KubeApiError("not-found", 404, "not found");
       return {
         items: [{
@@ -45,6 +46,10 @@ describe("serviceResolver", () => {
     now = 10_000;
     await resolve(new URL("http://ollama.llm.svc:11434/"));
     expect(calls.length).toBe(4);
+  });
+
+  it("never follows an ExternalName, which could name any host (a metadata endpoint, the API server)", async () => {
+    expect(await serviceResolver(api())(new URL("http://metadata.llm.svc:80/latest"))).toMatchObject({ ok: false, message: expect.stringContaining("ExternalName") });
   });
 
   it("says why when a Service is missing or has no such port", async () => {

@@ -1,7 +1,8 @@
 // In the cluster, the data path reaches a route's upstream Service (http://<service>.<namespace>.svc:<port>)
 // through the Service's ready endpoints, read from the API and kept a few seconds, as
 // Traefik does: no cluster DNS or kube-proxy needed, and only Services are ever reached.
-// Endpoints take turns. A routes file's upstream URL is used as it is.
+// Endpoints take turns; an ExternalName Service is not followed. A routes file's upstream URL
+// is used as it is.
 import type { KubeClient } from "../kube/client.ts";
 import { type ServiceEndpoints, serviceEndpoints } from "../kube/service-endpoints.ts";
 
@@ -35,9 +36,10 @@ export function serviceResolver(client: KubeClient, now: () => number = Date.now
       return { ok: false, message: `Service ${key}: ${error instanceof Error ? error.message : String(error)}` };
     }
     if (found.kind === "none") return { ok: false, message: found.message };
+    // An ExternalName names any host a tenant likes (a metadata endpoint, the API server): not followed.
+    if (found.kind === "external") return { ok: false, message: `Service ${key} is an ExternalName (${found.host}): the data path reaches only a Service's endpoints` };
     const resolved = new URL(url.href);
-    if (found.kind === "external") resolved.hostname = found.host;
-    else resolved.host = found.targets[turn++ % found.targets.length]!;
+    resolved.host = found.targets[turn++ % found.targets.length]!;
     return { ok: true, url: resolved };
   };
 }
