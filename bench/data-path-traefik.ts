@@ -50,6 +50,11 @@ spec: {pattern: "/paid/*", price: "0.001", payTo: "${payTo}", network: base-sepo
         routers: {
           direct: { rule: "PathPrefix(`/direct`)", service: "upstream", entryPoints: ["web"] },
           paid: { rule: "PathPrefix(`/paid`)", service: "verifier", entryPoints: ["web"] },
+          // The same route paid through ForwardAuth: the verifier beside the request, Traefik forwarding.
+          forwardAuth: { rule: "PathPrefix(`/fa`)", service: "upstream", entryPoints: ["web"], middlewares: ["x402"] },
+        },
+        middlewares: {
+          x402: { forwardAuth: { address: `http://127.0.0.1:${verifierPort}/verify?route=shop%2Fllm-payment`, trustForwardHeader: false } },
         },
         services: {
           upstream: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${upstreamPort}` }] } },
@@ -100,6 +105,8 @@ spec: {pattern: "/paid/*", price: "0.001", payTo: "${payTo}", network: base-sepo
     const paidRps: number[] = [];
     const paidAddedP50: number[] = [];
     const cpuRatio: number[] = [];
+    const vsForwardAuth: number[] = [];
+    const vsForwardAuthP50: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const straight = await load(direct, {}, { connections: 16, seconds: 3 });
       const unpaid = await load(paid, {}, { connections: 16, seconds: 3 });
@@ -113,6 +120,11 @@ spec: {pattern: "/paid/*", price: "0.001", payTo: "${payTo}", network: base-sepo
       const viaPath = await paidLoad(paid, headers);
       const traefikPer = (cpuMs(traefik.process.child.pid!) - traefikBefore) / PAID_REQUESTS;
       const verifierPer = (cpuMs(verifier.child.pid!) - verifierBefore) / PAID_REQUESTS;
+      // Paid through ForwardAuth, with as many fresh payments: the same verification, Traefik forwarding.
+      const faHeaders = await Promise.all(Array.from({ length: PAID_REQUESTS }, async () => ({ "x-payment": await payment() })));
+      const viaForwardAuth = await paidLoad(`${traefik.url}/fa/v1/chat`, faHeaders);
+      vsForwardAuth.push(round(viaPath.rps / viaForwardAuth.rps, 3));
+      vsForwardAuthP50.push(round(viaPath.p50 - viaForwardAuth.p50, 2));
       paidRps.push(round(viaPath.rps / straightPaid.rps, 3));
       paidAddedP50.push(round(viaPath.p50 - straightPaid.p50, 2));
       cpuRatio.push(round(verifierPer / traefikPer, 2));
@@ -122,6 +134,8 @@ spec: {pattern: "/paid/*", price: "0.001", payTo: "${payTo}", network: base-sepo
       figure("data_path_unpaid_added_p50_ms", "p50 latency the data path adds to an unpaid answer (autocannon, 16 connections)", "<= 1", unpaidAddedP50, { unit: "ms" }),
       figure("data_path_paid_rps_vs_traefik", `paid (verify-only, local chain) answers per second: Traefik -> data path -> upstream / Traefik -> upstream, ${PAID_CONCURRENCY} at a time`, "report", paidRps),
       figure("data_path_paid_added_p50_ms", "p50 latency the data path adds to a paid answer (verification on a local chain, proxying)", "report", paidAddedP50, { unit: "ms" }),
+      figure("data_path_paid_rps_vs_forward_auth", "paid (verify-only) answers per second: data path / the same route through ForwardAuth (the same verification)", "report", vsForwardAuth),
+      figure("data_path_paid_p50_vs_forward_auth_ms", "p50 latency of a paid answer: data path minus ForwardAuth", "report", vsForwardAuthP50, { unit: "ms" }),
       figure("data_path_cpu_per_answer_vs_traefik", "verifier CPU per proxied paid answer / Traefik's CPU per proxied answer, in the same run", "report", cpuRatio),
     ];
   } finally {
