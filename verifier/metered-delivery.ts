@@ -11,7 +11,7 @@
 // answer.
 import { deadlineAfter } from "../adapters/deadline.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
-import { readAtMost } from "./metered-request.ts";
+import { readAtMost } from "../adapters/read-at-most.ts";
 import { letGoVerified, settleVerified } from "./paid-request.ts";
 import type { Verified } from "./payment-outcomes.ts";
 import { tokenCost } from "./routes/metering.ts";

@@ -2,6 +2,7 @@
 // most it may cost (max_tokens, its own length), so the body is read (bounded) and the 402
 // offers, beside the route's own terms, an upto accept for this very request. A buyer's
 // retry with the same body meets the same accept; another body, another maximum.
+import { readAtMost } from "../adapters/read-at-most.ts";
 import { refused } from "./answer.ts";
 import type { Answer } from "./answer.ts";
 import { maxTokensFor } from "./routes/metering.ts";
@@ -39,28 +40,4 @@ export async function readMeteredRequest(request: Request, route: PricedRoute, s
   const upto: PricedAccept = uptoAccept(route.accepts[0]!, route.metering, maxTokensFor(json, body.byteLength, route.metering.maxTokens), settler);
   const meteredBody = new TextEncoder().encode(JSON.stringify(askForUsage(json as Record<string, unknown>)));
   return { ok: true, metered: { route: { ...route, accepts: [...route.accepts, upto] }, body, meteredBody } };
-}
-
-/** The stream's bytes, or undefined when there are more than `limit`. */
-export async function readAtMost(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const joined = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return joined;
 }

@@ -3,9 +3,9 @@
 // reason known to mean "nothing moved" is a failure. An error page, a truncated body, a
 // 429, a timeout, a reason we do not know: the settlement may have happened, so the
 // outcome is unknown (503, the hold kept), never a 402 that would make the buyer pay twice.
-import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import { beforeDeadline, TIMED_OUT } from "../../adapters/deadline.ts";
+import { readAtMost } from "../../adapters/read-at-most.ts";
 import type { Facilitator, PaymentContext, Resolution, SettleOutcome, VerifyOutcome } from "./facilitator.ts";
 import { payloadFor, requirementFor, settlementRequirementFor } from "./facilitator.ts";
 import { REASON, sanitizeReason, settleFailureIsDefinite } from "./reasons.ts";
@@ -38,22 +38,11 @@ type Reply = { status: number; body: unknown; excerpt: string } | { failure: str
 /** An honest answer is a few hundred bytes; a longer one is malformed, and is not read into memory. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-async function readAtMost(response: Response, limit: number): Promise<string | undefined> {
+/** The answer's text, or undefined when it is longer than `limit`. */
+async function textAtMost(response: Response, limit: number): Promise<string | undefined> {
   if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  const bytes = await readAtMost(response.body, limit);
+  return bytes && new TextDecoder().decode(bytes);
 }
 
 export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitator {
@@ -66,7 +55,7 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
         body: JSON.stringify({ x402Version: context.payment.version, paymentPayload: payloadFor(context), paymentRequirements: path === "/settle" ? settlementRequirementFor(context) : requirementFor(context) }),
         signal: AbortSignal.timeout(Math.max(1, context.deadline.remainingMs())),
       });
-      const text = await readAtMost(response, MAX_ANSWER_BYTES);
+      const text = await textAtMost(response, MAX_ANSWER_BYTES);
       let body: unknown;
       try {
         body = text === undefined ? undefined : JSON.parse(text);
@@ -138,7 +127,7 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
 export async function remoteMeteredSettler(options: RemoteFacilitatorOptions, network: string): Promise<`0x${string}` | undefined> {
   try {
     const response = await fetch(`${checkFacilitatorUrl(options.url).toString().replace(/\/$/, "")}/supported`, { headers: options.headers, signal: AbortSignal.timeout(5000) });
-    const text = await readAtMost(response, MAX_ANSWER_BYTES);
+    const text = await textAtMost(response, MAX_ANSWER_BYTES);
     const body = v.safeParse(SupportedResponse, text === undefined ? undefined : JSON.parse(text));
     const kind = body.success ? body.output.kinds.find((k) => k.scheme === "upto" && k.network === network) : undefined;
     const address = kind?.extra?.facilitatorAddress;
