@@ -9,7 +9,7 @@
 // what was authorized; no usage reported is no charge. A stream is delivered before it is
 // settled, so however its settlement ends, its permit counts as used: it never buys a second
 // answer.
-import { deadlineAfter } from "../adapters/deadline.ts";
+import { beforeDeadline, deadlineAfter, TIMED_OUT } from "../adapters/deadline.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
 import { readAtMost } from "../adapters/read-at-most.ts";
 import { letGoVerified, settleVerified } from "./paid-request.ts";
@@ -40,18 +40,18 @@ function charge(verified: Verified, tokens: number | undefined, deps: VerifierDe
 }
 
 async function chargeThenServe(verified: Verified, upstream: Response, deps: VerifierDeps & { upstreamTimeoutMs: number }): Promise<Response> {
-  let body: Uint8Array<ArrayBuffer> | undefined | "timeout";
+  let body: Uint8Array<ArrayBuffer> | undefined | typeof TIMED_OUT;
   try {
-    body = upstream.body ? await within(readAtMost(upstream.body, MAX_METERED_ANSWER_BYTES), deps.upstreamTimeoutMs, () => upstream.body?.cancel()) : new Uint8Array(0);
+    body = upstream.body ? await beforeDeadline(deadlineAfter(deps.upstreamTimeoutMs), readAtMost(upstream.body, MAX_METERED_ANSWER_BYTES)) : new Uint8Array(0);
   } catch (error) {
     // Broken off before the answer was whole: nothing delivered, nothing charged.
     letGoVerified(verified, deps);
     deps.log.warn("metered answer broke off; nothing charged", { route: verified.paid.context.route.key, error: String(error) });
     return json(502, "the service's answer broke off; no payment was taken");
   }
-  if (body === undefined || body === "timeout") {
+  if (body === undefined || body === TIMED_OUT) {
     letGoVerified(verified, deps);
-    return json(body === "timeout" ? 504 : 502, body === "timeout" ? "the service's answer took too long; no payment was taken" : "the service's answer is too large to meter; no payment was taken");
+    return json(body === TIMED_OUT ? 504 : 502, body === TIMED_OUT ? "the service's answer took too long; no payment was taken" : "the service's answer is too large to meter; no payment was taken");
   }
   const decision = await charge(verified, usageOfJson(new TextDecoder().decode(body)), deps);
   if (decision.answer.status !== 200) return new Response(decision.answer.body, { status: decision.answer.status, headers: decision.answer.headers });
@@ -99,13 +99,13 @@ function streamThenCharge(verified: Verified, upstream: Response, deps: Verifier
 }
 
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, meter: ReturnType<typeof sseUsageMeter>): Promise<void> {
-  const until = Date.now() + DRAIN_MS;
+  const until = deadlineAfter(DRAIN_MS);
   let read = 0;
   try {
     // Usage comes once, at the end: when it has been seen, there is nothing more to learn.
-    while (meter.tokens === undefined && read < DRAIN_BYTES && Date.now() < until) {
-      const chunk = await within(reader.read(), Math.max(1, until - Date.now()), () => undefined);
-      if (chunk === "timeout" || chunk.done) break;
+    while (meter.tokens === undefined && read < DRAIN_BYTES) {
+      const chunk = await beforeDeadline(until, reader.read());
+      if (chunk === TIMED_OUT || chunk.done) break;
       read += chunk.value.byteLength;
       meter.feed(chunk.value);
     }
@@ -121,19 +121,6 @@ function holdAsUsed({ paid }: Verified, decision: Decision, deps: VerifierDeps):
   deps.guard.reserve(key, context.payment.authorization.validBefore, deps.nowSeconds(), "delivered");
   deps.guard.mark(key, "done");
   deps.log.error("metered stream delivered, settlement not confirmed; its permit stays used", { route: context.route.key, status: decision.answer.status });
-}
-
-/** `work`'s result, or "timeout" after `ms` (then `onTimeout` runs). */
-async function within<T>(work: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
-  try {
-    const result = await Promise.race([work, timeout]);
-    if (result === "timeout") await Promise.resolve(onTimeout()).catch(() => undefined);
-    return result;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function minOf(a: bigint, b: bigint): bigint {
