@@ -57,16 +57,19 @@ export function proxySettleArgs(payment: Permit2Payment) {
   ] as const;
 }
 
+/** Both proxies' first argument: Permit2's PermitTransferFrom. */
+const PERMIT_INPUT = {
+  name: "permit", type: "tuple", components: [
+    { name: "permitted", type: "tuple", components: [{ name: "token", type: "address" }, { name: "amount", type: "uint256" }] },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
 export const EXACT_PROXY_ABI = [{
   type: "function", name: "settle", stateMutability: "nonpayable", outputs: [],
   inputs: [
-    {
-      name: "permit", type: "tuple", components: [
-        { name: "permitted", type: "tuple", components: [{ name: "token", type: "address" }, { name: "amount", type: "uint256" }] },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    PERMIT_INPUT,
     { name: "owner", type: "address" },
     { name: "witness", type: "tuple", components: [{ name: "to", type: "address" }, { name: "validAfter", type: "uint256" }] },
     { name: "signature", type: "bytes" },
@@ -88,13 +91,7 @@ export function uptoSettleArgs(payment: Permit2Payment, amount: bigint) {
 export const UPTO_PROXY_ABI = [{
   type: "function", name: "settle", stateMutability: "nonpayable", outputs: [],
   inputs: [
-    {
-      name: "permit", type: "tuple", components: [
-        { name: "permitted", type: "tuple", components: [{ name: "token", type: "address" }, { name: "amount", type: "uint256" }] },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    PERMIT_INPUT,
     { name: "amount", type: "uint256" },
     { name: "owner", type: "address" },
     { name: "witness", type: "tuple", components: [{ name: "to", type: "address" }, { name: "facilitator", type: "address" }, { name: "validAfter", type: "uint256" }] },
