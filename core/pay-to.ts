@@ -10,6 +10,11 @@ export const ADDRESS_PATTERN = /^0x[0-9a-fA-F]{40}$/;
 
 export const AddressSchema = v.pipe(v.string(), v.regex(ADDRESS_PATTERN, "must be 0x followed by 40 hex digits"));
 
+/** Addresses are compared without their checksum case. */
+export function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 /** Why `payTo` can never be paid in `token` (the network's USDC unless named) on `network`, or undefined when it can. */

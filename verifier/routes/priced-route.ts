@@ -117,9 +117,8 @@ function priceAccept(spec: AcceptSpec, field: string, networks: readonly Network
   const amount = priced.amount;
   const payToIssue = payToProblem(spec.payTo, network, asset.address);
   if (payToIssue) return { ok: false, issue: { field: `${field}.payTo`, message: payToIssue } };
-  const eip712 = asset.eip712Name !== undefined && asset.eip712Version !== undefined ? { name: asset.eip712Name, version: asset.eip712Version } : {};
   // The official client pays by Permit2 only when told so; EIP-3009 is its default.
-  const extra = asset.transferMethod === "permit2" ? { assetTransferMethod: "permit2", ...eip712 } : eip712;
+  const extra = asset.transferMethod === "permit2" ? { assetTransferMethod: "permit2", ...eip712Extra(asset) } : eip712Extra(asset);
   // Key order is part of the bytes: keep it fixed.
   const v2Requirement = {
     scheme: spec.scheme,
@@ -158,6 +157,11 @@ function priceAccept(spec: AcceptSpec, field: string, networks: readonly Network
     v2RequirementJson: JSON.stringify(v2Requirement),
     v1Requirement,
   } };
+}
+
+/** The token's EIP-712 name and version for a requirement's `extra`, when the asset has them. */
+export function eip712Extra(asset: Asset): { name: string; version: string } | Record<string, never> {
+  return asset.eip712Name !== undefined && asset.eip712Version !== undefined ? { name: asset.eip712Name, version: asset.eip712Version } : {};
 }
 
 /** The v1 requirement with the request's resource in it. */

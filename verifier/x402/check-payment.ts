@@ -2,6 +2,7 @@
 // does it pay that one, now? Reasons use the x402 error vocabulary so that clients can show them.
 import { EXACT_PERMIT2_PROXY_ADDRESS, UPTO_PERMIT2_PROXY_ADDRESS } from "../../core/permit2.ts";
 import { networkIdFor } from "../../core/networks.ts";
+import { sameAddress } from "../../core/pay-to.ts";
 import { canonicalJson } from "../../core/yaml-order.ts";
 import type { PaymentAttempt } from "./payment-header.ts";
 import type { PricedAccept, PricedRoute } from "../routes/priced-route.ts";
@@ -45,19 +46,19 @@ export function checkPayment(payment: PaymentAttempt, accept: PricedAccept, nowS
   }
   if (payment.permit2) {
     const proxy = accept.scheme === "upto" ? UPTO_PERMIT2_PROXY_ADDRESS : EXACT_PERMIT2_PROXY_ADDRESS;
-    if (!same(payment.permit2.spender, proxy)) {
+    if (!sameAddress(payment.permit2.spender, proxy)) {
       return { reason: REASON.permit2Spender, message: `the permit's spender must be the x402 ${accept.scheme} Permit2 proxy ${proxy}` };
     }
     // Only upto's witness names a facilitator, and then the one this route settles with.
     const facilitator = payment.permit2.facilitator;
-    if (accept.scheme === "upto" ? facilitator === undefined || !same(facilitator, accept.facilitator ?? "") : facilitator !== undefined) {
+    if (accept.scheme === "upto" ? facilitator === undefined || !sameAddress(facilitator, accept.facilitator ?? "") : facilitator !== undefined) {
       return { reason: REASON.permit2Facilitator, message: accept.scheme === "upto" ? `the permit's witness must name the facilitator ${accept.facilitator}` : "an exact permit's witness names no facilitator" };
     }
-    if (!same(payment.permit2.token, accept.asset.address)) {
+    if (!sameAddress(payment.permit2.token, accept.asset.address)) {
       return { reason: REASON.permit2Token, message: `the permit must be for ${accept.asset.symbol} (${accept.asset.address})` };
     }
   }
-  if (!same(a.to, accept.payTo)) {
+  if (!sameAddress(a.to, accept.payTo)) {
     return { reason: REASON.recipientMismatch, message: `payment must go to ${accept.payTo}` };
   }
   if (a.value !== accept.amount) {
@@ -73,8 +74,4 @@ export function checkPayment(payment: PaymentAttempt, accept: PricedAccept, nowS
     return { reason: REASON.validBefore, message: `authorization valid for too long: at most ${accept.maxTimeoutSeconds} s from now` };
   }
   return undefined;
-}
-
-function same(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }

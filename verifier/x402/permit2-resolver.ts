@@ -7,6 +7,7 @@
 // UnorderedNonceInvalidation covering the bit), it never can land. Every read is pinned to
 // one block, and only logs of the expected contracts, still on the chain, count.
 import { decodeFunctionData, type Hash, type Log, type PublicClient } from "viem";
+import { sameAddress } from "../../core/pay-to.ts";
 import { describeError, LOOKBACK_BLOCKS } from "./chain-clients.ts";
 import { EIP3009_EVENTS } from "./eip3009.ts";
 import type { Resolution } from "./facilitator.ts";
@@ -21,14 +22,13 @@ export async function resolvePermit2OnChain(client: PublicClient, payment: Permi
   const { from, to, value } = payment.authorization;
   const { nonce } = payment.permit2;
   const { word, bit } = nonceSlot(nonce);
-  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
   try {
     const head = await client.getBlock({ blockTag: "latest" });
     const blockNumber = head.number;
     const bitmap = await client.readContract({ address: PERMIT2, abi: PERMIT2_ABI, functionName: "nonceBitmap", args: [from, word], blockNumber });
     if ((bitmap & bit) === 0n) return { kind: "not-settled" };
     const range = { fromBlock: blockNumber > LOOKBACK_BLOCKS ? blockNumber - LOOKBACK_BLOCKS : 0n, toBlock: blockNumber } as const;
-    const genuine = (address: string) => <L extends Log>(logs: L[]) => logs.filter((l) => !l.removed && same(l.address, address));
+    const genuine = (address: string) => <L extends Log>(logs: L[]) => logs.filter((l) => !l.removed && sameAddress(l.address, address));
     const [transfers, invalidations] = await Promise.all([
       client.getLogs({ ...range, address: token, event: TRANSFER, args: { from, to } }).then(genuine(token)),
       client.getLogs({ ...range, address: PERMIT2, event: INVALIDATION, args: { owner: from } }).then(genuine(PERMIT2)),
@@ -37,7 +37,7 @@ export async function resolvePermit2OnChain(client: PublicClient, payment: Permi
       const moved = transfer.args.value;
       if (moved === undefined || (metered ? moved > value : moved !== value) || !transfer.transactionHash) continue;
       const transaction = await client.getTransaction({ hash: transfer.transactionHash });
-      if (!transaction.to || !same(transaction.to, metered ? UPTO_PROXY : EXACT_PROXY)) continue;
+      if (!transaction.to || !sameAddress(transaction.to, metered ? UPTO_PROXY : EXACT_PROXY)) continue;
       if (settlesThisPermit(transaction.input, payment, token, metered ? moved : undefined)) return { kind: "settled", transaction: transfer.transactionHash as Hash };
     }
     if (invalidations.some((l) => l.args.word === word && ((l.args.mask ?? 0n) & bit) !== 0n)) {
@@ -52,9 +52,8 @@ export async function resolvePermit2OnChain(client: PublicClient, payment: Permi
 /** Whether `input` calls the proxy's settle with this very permit (and, for upto, settles `moved`). */
 function settlesThisPermit(input: `0x${string}`, payment: Permit2Payment, token: string, moved?: bigint): boolean {
   const a = payment.authorization;
-  const same = (x: string, y: string) => x.toLowerCase() === y.toLowerCase();
   const samePermit = (permit: { permitted: { token: string; amount: bigint }; nonce: bigint }, owner: string, to: string) =>
-    same(owner, a.from) && same(permit.permitted.token, token) && permit.permitted.amount === a.value && permit.nonce === payment.permit2.nonce && same(to, a.to);
+    sameAddress(owner, a.from) && sameAddress(permit.permitted.token, token) && permit.permitted.amount === a.value && permit.nonce === payment.permit2.nonce && sameAddress(to, a.to);
   try {
     if (moved !== undefined) {
       const { args } = decodeFunctionData({ abi: UPTO_PROXY_ABI, data: input });

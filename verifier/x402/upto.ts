@@ -2,7 +2,7 @@
 // upto proxy, and is charged what its request used, never more (routes/metering.ts).
 import { caip2 } from "../../core/networks.ts";
 import { type Metering, tokenCost } from "../routes/metering.ts";
-import type { PricedAccept } from "../routes/priced-route.ts";
+import { eip712Extra, type PricedAccept } from "../routes/priced-route.ts";
 
 /**
  * The upto accept for one request: the route's token through Permit2, at most `maxTokens`'
@@ -12,7 +12,6 @@ import type { PricedAccept } from "../routes/priced-route.ts";
 export function uptoAccept(base: PricedAccept, metering: Metering, maxTokens: number, facilitator: `0x${string}`): PricedAccept {
   const amount = tokenCost(metering, maxTokens);
   const { asset, network } = base;
-  const eip712 = asset.eip712Name !== undefined && asset.eip712Version !== undefined ? { name: asset.eip712Name, version: asset.eip712Version } : {};
   // Key order is part of the bytes: keep it fixed.
   const v2Requirement = {
     scheme: "upto",
@@ -21,7 +20,7 @@ export function uptoAccept(base: PricedAccept, metering: Metering, maxTokens: nu
     asset: asset.address,
     payTo: base.payTo,
     maxTimeoutSeconds: base.maxTimeoutSeconds,
-    extra: { ...eip712, assetTransferMethod: "permit2", facilitatorAddress: facilitator },
+    extra: { ...eip712Extra(asset), assetTransferMethod: "permit2", facilitatorAddress: facilitator },
   };
   return {
     scheme: "upto",
