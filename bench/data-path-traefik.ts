@@ -3,21 +3,17 @@
 // answers 402 itself) and for paid ones (verify-only on a local chain, one fresh payment per
 // request), and server CPU per answer: the verifier's per proxied paid answer against
 // Traefik's own per proxied answer.
-import { randomBytes } from "node:crypto";
-import { Buffer } from "node:buffer";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { privateKeyToAccount } from "viem/accounts";
-import { DEFAULT_NETWORKS, findNetwork } from "../core/networks.ts";
 import { ensureBinaries } from "../dev/binaries.ts";
 import { startChain } from "../dev/chain/chain.ts";
 import { freePort } from "../dev/free-port.ts";
 import { httpReady, type Running, start, waitFor } from "../dev/process.ts";
 import { startFileTraefik } from "../tests/kind/traefik-file.ts";
-import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../verifier/x402/eip3009.ts";
 import { cpuMs } from "./cpu-time.ts";
 import { load } from "./http-load.ts";
+import { freshPayments } from "./fresh-payments.ts";
 import { figure, type Figure, median, round } from "./stats.ts";
 
 const PAID_REQUESTS = 400;
@@ -64,21 +60,7 @@ spec: {pattern: "/paid/*", price: "0.001", payTo: "${payTo}", network: base-sepo
     }, dir);
     processes.push(traefik.process);
 
-    const network = findNetwork(DEFAULT_NETWORKS, "base-sepolia")!;
-    const buyers = [2, 3, 4, 5, 6, 7, 8].map((i) => privateKeyToAccount(chain.accounts[i]!.privateKey));
-    let next = 0;
-    const payment = async () => {
-      const buyer = buyers[next++ % buyers.length]!;
-      const message = { from: buyer.address, to: payTo, value: 1000n, validAfter: 0n, validBefore: BigInt(Math.floor(Date.now() / 1000)) + 600n, nonce: `0x${randomBytes(32).toString("hex")}` as `0x${string}` };
-      const signature = await buyer.signTypedData({
-        domain: { name: network.tokenName, version: network.tokenVersion, chainId: network.chainId, verifyingContract: network.asset },
-        types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization", message,
-      });
-      return Buffer.from(JSON.stringify({
-        x402Version: 1, scheme: "exact", network: "base-sepolia",
-        payload: { signature, authorization: { ...message, value: "1000", validAfter: "0", validBefore: String(message.validBefore) } },
-      })).toString("base64");
-    };
+    const payment = freshPayments(chain, payTo);
     /** `count` requests, `concurrency` at a time, each with its own headers: answers per second and each answer's latency. */
     const paidLoad = async (url: string, headers: Record<string, string>[]) => {
       const latencies: number[] = [];

@@ -3,18 +3,14 @@
 // memory with many streams in flight. The upstream answers like a model (first token after
 // 150 ms, then a token every 5 ms), so the ratios say what the verifier adds to what a buyer
 // sees, not what a loopback socket costs.
-import { randomBytes } from "node:crypto";
-import { Buffer } from "node:buffer";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { privateKeyToAccount } from "viem/accounts";
 import { startChain } from "../dev/chain/chain.ts";
 import { freePort } from "../dev/free-port.ts";
 import { deploymentMemoryLimit, memoryCgroup } from "../dev/memory-limit.ts";
 import { command, httpReady, PROJECT_ROOT, type Running, start, startProcess, waitFor } from "../dev/process.ts";
-import { DEFAULT_NETWORKS, findNetwork } from "../core/networks.ts";
-import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../verifier/x402/eip3009.ts";
+import { freshPayments } from "./fresh-payments.ts";
 import { figure, type Figure, median, round } from "./stats.ts";
 
 const STREAMS_PER_ROUND = 20;
@@ -48,21 +44,7 @@ spec: {pattern: "/services/llm/*", price: "0.001", payTo: "${payTo}", network: b
     await waitFor("upstream", async () => upstream.output().includes("listening"), 30_000, upstream);
     await waitFor("verifier", () => httpReady(`http://127.0.0.1:${verifierPort}/readyz`), 30_000, verifier);
 
-    const network = findNetwork(DEFAULT_NETWORKS, "base-sepolia")!;
-    const buyers = [2, 3, 4, 5, 6, 7, 8].map((i) => privateKeyToAccount(chain.accounts[i]!.privateKey));
-    let next = 0;
-    const payment = async () => {
-      const buyer = buyers[next++ % buyers.length]!;
-      const message = { from: buyer.address, to: payTo, value: 1000n, validAfter: 0n, validBefore: BigInt(Math.floor(Date.now() / 1000)) + 600n, nonce: `0x${randomBytes(32).toString("hex")}` as `0x${string}` };
-      const signature = await buyer.signTypedData({
-        domain: { name: network.tokenName, version: network.tokenVersion, chainId: network.chainId, verifyingContract: network.asset },
-        types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization", message,
-      });
-      return Buffer.from(JSON.stringify({
-        x402Version: 1, scheme: "exact", network: "base-sepolia",
-        payload: { signature, authorization: { ...message, value: "1000", validAfter: "0", validBefore: String(message.validBefore) } },
-      })).toString("base64");
-    };
+    const payment = freshPayments(chain, payTo);
     const body = JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }] });
     /** One streamed answer: when its first token came, and its tokens per second after that. */
     const stream = async (url: string, headers: Record<string, string>) => {

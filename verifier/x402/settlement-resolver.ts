@@ -13,6 +13,7 @@ import type { PaymentContext, Resolution } from "./facilitator.ts";
 import { resolvePermit2OnChain } from "./permit2-resolver.ts";
 import { isPermit2 } from "./permit2.ts";
 import { REASON } from "./reasons.ts";
+import { sameAddress } from "../../core/pay-to.ts";
 
 
 const [AUTHORIZATION_USED, AUTHORIZATION_CANCELED, TRANSFER] = EIP3009_EVENTS;
@@ -36,11 +37,10 @@ export async function resolveOnChain(client: PublicClient, { payment, accept }: 
       client.getLogs({ ...range, event: AUTHORIZATION_CANCELED, args: { authorizer: from, nonce } }).then(genuine),
       client.getLogs({ ...range, event: TRANSFER, args: { from, to } }).then(genuine),
     ]);
-    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
     for (const use of usedLogs) {
       const paid = transfers.find((t) =>
         t.transactionHash === use.transactionHash && t.logIndex === (use.logIndex ?? -2) + 1 &&
-        same(t.args.from!, from) && same(t.args.to!, to) && t.args.value === value
+        sameAddress(t.args.from!, from) && sameAddress(t.args.to!, to) && t.args.value === value
       );
       if (paid?.transactionHash) return { kind: "settled", transaction: paid.transactionHash as Hash };
     }
