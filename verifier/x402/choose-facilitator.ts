@@ -3,11 +3,11 @@
 // settlement landed and whether a payer is a smart wallet.
 import { nonceManager } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { caip2, DEFAULT_NETWORKS, type Network } from "../../core/networks.ts";
+import { caip2, type Network } from "../../core/networks.ts";
 import { chainClients } from "./chain-clients.ts";
 import type { Facilitator } from "./facilitator.ts";
 import { localFacilitator } from "./facilitator-local.ts";
-import { remoteFacilitator, remoteMeteredSettler } from "./facilitator-remote.ts";
+import { remoteFacilitator, remoteMeteredSettlers } from "./facilitator-remote.ts";
 import { resolveWithChains } from "./settlement-resolver.ts";
 import { contractCheck } from "./wallet-check.ts";
 
@@ -16,8 +16,6 @@ export type FacilitatorSettings = {
   facilitator: string;
   /** RPC URL per network name. */
   rpcUrls: Record<string, string>;
-  /** The networks a remote facilitator is asked about (its upto signers); DEFAULT_NETWORKS when absent. */
-  networks?: readonly Network[];
   /** The local facilitator's settlement key; absent when verifying only. */
   settlementKey?: `0x${string}`;
 };
@@ -35,7 +33,7 @@ export type ChosenFacilitator = {
 };
 
 /** Throws a plain Error naming what is wrong with the settings (the command line shows it as a usage error). */
-export function chooseFacilitator({ facilitator, rpcUrls, settlementKey, networks = DEFAULT_NETWORKS }: FacilitatorSettings): ChosenFacilitator {
+export function chooseFacilitator({ facilitator, rpcUrls, settlementKey }: FacilitatorSettings): ChosenFacilitator {
   const hasRpc = Object.keys(rpcUrls).length > 0;
   // One set of clients for every chain read and settlement. One settlement account, many
   // settlements at once: a nonce manager gives each its own account nonce.
@@ -44,13 +42,10 @@ export function chooseFacilitator({ facilitator, rpcUrls, settlementKey, network
   const isContract = hasRpc ? contractCheck(chains) : undefined;
   if (facilitator !== "local") {
     const remote = remoteFacilitator({ url: facilitator });
-    // Its upto signer per network, from its /supported, once at start.
-    const settlers = new Map<number, `0x${string}`>();
-    const ready = Promise.all(networks.map(async (n) => {
-      const address = await remoteMeteredSettler({ url: facilitator }, caip2(n));
-      if (address) settlers.set(n.chainId, address);
-    })).then(() => undefined);
-    const meteredSettler = (n: Network) => settlers.get(n.chainId);
+    // Its upto signer per network, from its /supported, read once at start.
+    let settlers = new Map<string, `0x${string}`>();
+    const ready = remoteMeteredSettlers({ url: facilitator }).then((found) => void (settlers = found));
+    const meteredSettler = (n: Network) => settlers.get(caip2(n));
     if (!hasRpc) {
       return { facilitator: remote, resolution: "by asking the facilitator only: a payment that landed stays unknown (503) until --rpc lets the chain tell", meteredSettler, ready };
     }

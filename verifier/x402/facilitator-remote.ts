@@ -120,21 +120,24 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
 }
 
 /**
- * The account a remote facilitator settles upto payments with on `network` (CAIP-2), from its
- * /supported: the buyer's permit must name it. Undefined when it settles no upto there, or
- * does not answer: then the 402 offers no upto.
+ * The accounts a remote facilitator settles upto payments with, by network (CAIP-2), from one
+ * read of its /supported: the buyer's permit must name it. A network missing (it settles no
+ * upto there, or it did not answer) gets no upto accept in the 402.
  */
-export async function remoteMeteredSettler(options: RemoteFacilitatorOptions, network: string): Promise<`0x${string}` | undefined> {
+export async function remoteMeteredSettlers(options: RemoteFacilitatorOptions): Promise<Map<string, `0x${string}`>> {
+  const settlers = new Map<string, `0x${string}`>();
   try {
     const response = await fetch(`${checkFacilitatorUrl(options.url).toString().replace(/\/$/, "")}/supported`, { headers: options.headers, signal: AbortSignal.timeout(5000) });
     const text = await textAtMost(response, MAX_ANSWER_BYTES);
     const body = v.safeParse(SupportedResponse, text === undefined ? undefined : JSON.parse(text));
-    const kind = body.success ? body.output.kinds.find((k) => k.scheme === "upto" && k.network === network) : undefined;
-    const address = kind?.extra?.facilitatorAddress;
-    return typeof address === "string" && /^0x[0-9a-fA-F]{40}$/.test(address) ? address as `0x${string}` : undefined;
+    for (const kind of body.success ? body.output.kinds : []) {
+      const address = kind.extra?.facilitatorAddress;
+      if (kind.scheme === "upto" && typeof address === "string" && /^0x[0-9a-fA-F]{40}$/.test(address)) settlers.set(kind.network, address as `0x${string}`);
+    }
   } catch {
-    return undefined;
+    // not answered: no upto offered
   }
+  return settlers;
 }
 
 const SupportedResponse = v.object({
