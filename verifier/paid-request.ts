@@ -143,7 +143,7 @@ export async function admitPayment(route: PricedRoute, resource: string, header:
     // Our own unknown outcome: claim it (one resolution however many retries), and find out.
     if (!deps.guard.transition(key, "unknown", "resolving")) return answer(waitForIt(route));
     const resumed = await resume(paid, held.transaction, deps);
-    if (resumed) return { kind: resumed.answer.status === 200 ? "paid" : "answer", decision: resumed };
+    if (resumed) return resumed;
     // Definitely not landed: from here it is a fresh attempt, but a used nonce may yet be ours.
     paid.context.retry = true;
     paid.context.signedByPayer = (await signerOf(payment, accept)) === "payer";

@@ -55,20 +55,20 @@ export function waitForIt(route: PricedRoute): Decision {
 
 /**
  * The same authorization again, after an unknown outcome; we hold the "resolving" claim.
- * Settled: serve it once. Not settled: settle afresh (undefined). Still unknown: 503 again.
+ * Settled: serve it once (paid). Not settled: settle afresh (undefined). Still unknown: 503 again.
  */
-export async function resume({ context, key, credentials }: Paid, transaction: string | undefined, deps: VerifierDeps): Promise<Decision | undefined> {
+export async function resume({ context, key, credentials }: Paid, transaction: string | undefined, deps: VerifierDeps): Promise<Admitted | undefined> {
   const { route } = context;
   const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
   if (resolution === TIMED_OUT || resolution.kind === "unknown") {
     deps.guard.transition(key, "resolving", "unknown");
     deps.log.warn("settlement outcome still unknown", { route: route.key, transaction, message: resolution === TIMED_OUT ? "out of time" : resolution.message });
-    return { route, answer: unknownOutcome() };
+    return refusedWith({ route, answer: unknownOutcome() });
   }
   if (resolution.kind === "not-settled") {
     if (resolution.refusal) {
       deps.guard.release(key);
-      return refuse(route, context.resource, resolution.refusal.reason, resolution.refusal.message, deps);
+      return refusedWith(refuse(route, context.resource, resolution.refusal.reason, resolution.refusal.message, deps));
     }
     deps.guard.transition(key, "resolving", "in-flight");
     return undefined;
@@ -77,7 +77,7 @@ export async function resume({ context, key, credentials }: Paid, transaction: s
   deps.guard.transition(key, "resolving", "done", settled);
   deps.metrics?.settled(route, context.accept);
   deps.log.info("unknown settlement resolved: it landed; serving the retry", { route: route.key, transaction: settled });
-  return pass(context, settled, credentials);
+  return { kind: "paid", decision: pass(context, settled, credentials) };
 }
 
 /**
