@@ -118,13 +118,13 @@ async function deliverThenSettle(
   const called = await forward(paid.credentials, paid.context.payment.authorization.from);
   const route = paid.context.route.key;
   if (!called.ok) {
-    letGoVerified(verified, deps);
+    await letGoVerified(verified, deps);
     deps.log.warn("upstream did not answer; nothing settled", { route, kind: called.kind, message: called.message });
     return toResponse(noAnswer(called.kind));
   }
   const upstream = called.response;
   if (upstream.status >= 400) {
-    letGoVerified(verified, deps);
+    await letGoVerified(verified, deps);
     deps.log.info("upstream failed; nothing settled", { route, status: upstream.status });
     return relay(upstream);
   }

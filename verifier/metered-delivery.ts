@@ -45,12 +45,12 @@ async function chargeThenServe(verified: Verified, upstream: Response, deps: Ver
     body = upstream.body ? await beforeDeadline(deadlineAfter(deps.upstreamTimeoutMs), readAtMost(upstream.body, MAX_METERED_ANSWER_BYTES)) : new Uint8Array(0);
   } catch (error) {
     // Broken off before the answer was whole: nothing delivered, nothing charged.
-    letGoVerified(verified, deps);
+    await letGoVerified(verified, deps);
     deps.log.warn("metered answer broke off; nothing charged", { route: verified.paid.context.route.key, error: String(error) });
     return json(502, "the service's answer broke off; no payment was taken");
   }
   if (body === undefined || body === TIMED_OUT) {
-    letGoVerified(verified, deps);
+    await letGoVerified(verified, deps);
     return json(body === TIMED_OUT ? 504 : 502, body === TIMED_OUT ? "the service's answer took too long; no payment was taken" : "the service's answer is too large to meter; no payment was taken");
   }
   const decision = await charge(verified, usageOfJson(new TextDecoder().decode(body)), deps);
@@ -64,8 +64,8 @@ function streamThenCharge(verified: Verified, upstream: Response, deps: Verifier
   const meter = sseUsageMeter();
   const reader = upstream.body!.getReader();
   let charged: Promise<Decision> | undefined;
-  const chargeOnce = () => (charged ??= charge(verified, meter.tokens, deps).then((decision) => {
-    if (decision.answer.status !== 200) holdAsUsed(verified, decision, deps);
+  const chargeOnce = () => (charged ??= charge(verified, meter.tokens, deps).then(async (decision) => {
+    if (decision.answer.status !== 200) await holdAsUsed(verified, decision, deps);
     return decision;
   }));
   const stream = new ReadableStream<Uint8Array>({
@@ -116,10 +116,10 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, meter: Ret
 }
 
 /** The answer was delivered before its settlement failed or went unknown: its permit stays used. */
-function holdAsUsed({ paid }: Verified, decision: Decision, deps: VerifierDeps): void {
+async function holdAsUsed({ paid }: Verified, decision: Decision, deps: VerifierDeps): Promise<void> {
   const { key, context } = paid;
-  deps.guard.reserve(key, context.payment.authorization.validBefore, deps.nowSeconds(), "delivered");
-  deps.guard.mark(key, "done");
+  await deps.guard.reserve(key, context.payment.authorization.validBefore, deps.nowSeconds(), "delivered").catch(() => undefined);
+  await deps.guard.mark(key, "done");
   deps.log.error("metered stream delivered, settlement not confirmed; its permit stays used", { route: context.route.key, status: decision.answer.status });
 }
 

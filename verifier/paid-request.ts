@@ -12,7 +12,7 @@ import { decodePaymentHeader, type PaymentAttempt } from "./x402/payment-header.
 import { isCounterfactual, signerOf } from "./x402/payment-signature.ts";
 import type { PricedAccept, PricedRoute } from "./routes/priced-route.ts";
 import { PERMIT2 } from "./x402/permit2.ts";
-import { reservationKey } from "./replay-guard.ts";
+import { ReplayStoreUnavailable, reservationKey } from "./replay-guard.ts";
 import { REASON } from "./x402/reasons.ts";
 import {
   type Admitted,
@@ -80,6 +80,20 @@ export async function decidePayment(route: PricedRoute, resource: string, header
  * until settleVerified or letGoVerified.
  */
 export async function admitPayment(route: PricedRoute, resource: string, header: string, version: 1 | 2, deps: VerifierDeps): Promise<Admitted> {
+  try {
+    return await admit(route, resource, header, version, deps);
+  } catch (error) {
+    // Only reading and taking holds can fail so (see ReplayGuard): before any payment is verified or sent.
+    if (!(error instanceof ReplayStoreUnavailable)) throw error;
+    deps.log.error("payment store unreachable; no payment taken", { route: route.key, error: error.message });
+    return answer({ route, answer: unavailable(STORE_DOWN) });
+  }
+}
+
+/** Neutral on purpose: the request may be a retry of a payment in doubt, which must not be paid again. */
+const STORE_DOWN = "payments cannot be recorded right now; this request took no payment; retry it later and do not pay again for it";
+
+async function admit(route: PricedRoute, resource: string, header: string, version: 1 | 2, deps: VerifierDeps): Promise<Admitted> {
   const deadline = deadlineAfter(deps.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS);
   const decoded = decodePaymentHeader(header, version);
   if (!decoded.ok) return answer({ route, answer: refused(400, decoded.reason) });
@@ -96,7 +110,7 @@ export async function admitPayment(route: PricedRoute, resource: string, header:
   let signedByPayer = false;
 
   // Held already: answered from what we know of it, before checks that the clock or a price change could fail.
-  let held = deps.guard.peek(key, now);
+  let held = await deps.guard.peek(key, now);
   if (held) {
     const known = answerKnown(held, request, deps);
     if (known) return answer(known);
@@ -125,7 +139,7 @@ export async function admitPayment(route: PricedRoute, resource: string, header:
     return answer({ route, answer: unavailable("the service's credentials are unavailable; no payment was taken") });
   }
   if (!held) {
-    const reservation = deps.guard.reserve(key, a.validBefore, now, digest);
+    const reservation = await deps.guard.reserve(key, a.validBefore, now, digest);
     if (!reservation.ok) {
       held = reservation.held;
       const known = answerKnown(held, request, deps);
@@ -141,7 +155,7 @@ export async function admitPayment(route: PricedRoute, resource: string, header:
   const paid: Paid = { context: { payment, route, accept, resource, deadline, signedByPayer }, key, credentials: credentials.authorization };
   if (held) {
     // Our own unknown outcome: claim it (one resolution however many retries), and find out.
-    if (!deps.guard.transition(key, "unknown", "resolving")) return answer(waitForIt(route));
+    if (!(await deps.guard.claim(key, digest, now))) return answer(waitForIt(route));
     const resumed = await resume(paid, held.transaction, deps);
     if (resumed) return resumed;
     // Definitely not landed: from here it is a fresh attempt, but a used nonce may yet be ours.
@@ -150,13 +164,13 @@ export async function admitPayment(route: PricedRoute, resource: string, header:
     const refusal = chosen.ok ? checkPayment(payment, accept, now) : chosen.refusal;
     if (refusal) {
       // Our earlier transfer may still land until the authorization expires for good: until then, wait.
-      if (a.validBefore + MAX_CLOCK_SKEW_SECONDS >= now) return answer(keepInDoubt(paid, deps));
-      deps.guard.release(key);
+      if (a.validBefore + MAX_CLOCK_SKEW_SECONDS >= now) return answer(await keepInDoubt(paid, deps));
+      await deps.guard.release(key);
       return answer(refuse(route, resource, refusal.reason, refusal.message, deps));
     }
   }
   const release = deps.slots ? await deps.slots.acquire(shorterOf(deadline, Math.min(SLOT_WAIT_MS, deadline.remainingMs() / 4))) : () => {};
-  if (!release) return answer(letGo(paid, deps, () => unavailable("too many payments in progress; no payment was taken, retry later")));
+  if (!release) return answer(await letGo(paid, deps, () => unavailable("too many payments in progress; no payment was taken, retry later")));
   try {
     const verified = await verifyPaid(paid, deps);
     if (!verified) return { kind: "verified", paid, slot: release };
@@ -164,7 +178,7 @@ export async function admitPayment(route: PricedRoute, resource: string, header:
     return verified;
   } catch (error) {
     release();
-    return answer(inDoubtAfter(error, paid, deps));
+    return answer(await inDoubtAfter(error, paid, deps));
   }
 }
 
@@ -185,22 +199,22 @@ export async function settleVerified(verified: Verified, deps: VerifierDeps, dea
   try {
     return await settlePaid(paid, deps);
   } catch (error) {
-    return inDoubtAfter(error, paid, deps);
+    return await inDoubtAfter(error, paid, deps);
   } finally {
     release();
   }
 }
 
 /** A verified payment whose upstream did not deliver: nothing is settled, and the hold goes (or, in doubt, stays). */
-export function letGoVerified(verified: Verified, deps: VerifierDeps): void {
+export async function letGoVerified(verified: Verified, deps: VerifierDeps): Promise<void> {
   verified.slot?.();
   verified.slot = undefined;
-  letGo(verified.paid, deps, () => unavailable("the service did not deliver; no payment was taken"));
+  await letGo(verified.paid, deps, () => unavailable("the service did not deliver; no payment was taken"));
 }
 
 /** An exception after reserving may have happened after sending: keep the reservation. */
-function inDoubtAfter(error: unknown, { context, key }: Paid, deps: VerifierDeps): Decision {
-  deps.guard.mark(key, "unknown");
+async function inDoubtAfter(error: unknown, { context, key }: Paid, deps: VerifierDeps): Promise<Decision> {
+  await deps.guard.mark(key, "unknown");
   deps.log.error("payment processing failed", { route: context.route.key, error: String(error) });
   return { route: context.route, answer: unknownOutcome() };
 }

@@ -41,11 +41,13 @@ export type HeldRequest = { route: PricedRoute; resource: string; digest: string
 /**
  * What we already know of a held authorization, without reading anything: done, already
  * used; being verified, settled or resolved, or held for another authorization reusing the
- * nonce: wait (never pay). Undefined: it is this very payment's unknown outcome, to resume.
+ * nonce: wait (never pay). Undefined: it is this very payment's unknown outcome (or one a
+ * replica that died left held), to resume.
  */
 export function answerKnown(held: Reservation, { route, resource, digest }: HeldRequest, deps: VerifierDeps): Decision | undefined {
   if (held.state === "done") return refuse(route, resource, REASON.alreadyUsed, "this payment authorization was already used", deps);
-  if (held.state !== "unknown" || held.payment !== digest) return waitForIt(route);
+  const inDoubt = held.state === "unknown" || held.orphaned === true;
+  if (!inDoubt || held.payment !== digest) return waitForIt(route);
   return undefined;
 }
 
@@ -61,20 +63,20 @@ export async function resume({ context, key, credentials }: Paid, transaction: s
   const { route } = context;
   const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
   if (resolution === TIMED_OUT || resolution.kind === "unknown") {
-    deps.guard.transition(key, "resolving", "unknown");
+    await deps.guard.transition(key, "resolving", "unknown");
     deps.log.warn("settlement outcome still unknown", { route: route.key, transaction, message: resolution === TIMED_OUT ? "out of time" : resolution.message });
     return refusedWith({ route, answer: unknownOutcome() });
   }
   if (resolution.kind === "not-settled") {
     if (resolution.refusal) {
-      deps.guard.release(key);
+      await deps.guard.release(key);
       return refusedWith(refuse(route, context.resource, resolution.refusal.reason, resolution.refusal.message, deps));
     }
-    deps.guard.transition(key, "resolving", "in-flight");
+    await deps.guard.transition(key, "resolving", "in-flight");
     return undefined;
   }
   const settled = resolution.transaction ?? transaction ?? "";
-  deps.guard.transition(key, "resolving", "done", settled);
+  await deps.guard.transition(key, "resolving", "done", settled);
   deps.metrics?.settled(route, context.accept);
   deps.log.info("unknown settlement resolved: it landed; serving the retry", { route: route.key, transaction: settled });
   return { kind: "paid", decision: pass(context, settled, credentials) };
@@ -93,12 +95,12 @@ export async function verifyPaid(paid: Paid, deps: VerifierDeps): Promise<Admitt
   const verified = await beforeDeadline(verifyBy, deps.facilitator.verify({ ...context, deadline: verifyBy })).then((v) => v === TIMED_OUT ? unreachable : v);
   if (verified.kind === "unavailable") {
     deps.log.warn("payment verification unavailable", { route: route.key, message: verified.message });
-    return refusedWith(letGo(paid, deps, () => unavailable("payment verification is unavailable; no payment was taken, retry later")));
+    return refusedWith(await letGo(paid, deps, () => unavailable("payment verification is unavailable; no payment was taken, retry later")));
   }
-  if (verified.kind === "invalid") return refusedWith(letGo(paid, deps, () => paymentRefused(route, resource, verified.reason, verified.message, deps)));
+  if (verified.kind === "invalid") return refusedWith(await letGo(paid, deps, () => paymentRefused(route, resource, verified.reason, verified.message, deps)));
   deps.metrics?.verified(route);
   if (deps.mode === "verify-only") {
-    deps.guard.mark(key, "done");
+    await deps.guard.mark(key, "done");
     return { kind: "paid", decision: pass(context, "", credentials) };
   }
   return undefined;
@@ -118,19 +120,19 @@ export async function settlePaid(paid: Paid, deps: VerifierDeps): Promise<Decisi
     return letGo(paid, deps, () => unavailable("settlement is unavailable; no payment was taken, retry later"));
   }
   if (settled.kind === "unknown") {
-    deps.guard.mark(key, "unknown", settled.transaction);
+    await deps.guard.mark(key, "unknown", settled.transaction);
     deps.log.error("settlement outcome unknown; the reservation is kept", { route: route.key, transaction: settled.transaction, message: settled.message });
     return { route, answer: unknownOutcome() };
   }
-  deps.guard.mark(key, "done", settled.transaction);
+  await deps.guard.mark(key, "done", settled.transaction);
   deps.metrics?.settled(route, context.accept, context.charge);
   return pass(context, settled.transaction, credentials);
 }
 
 /** After a definite "not paid": the hold is freed and the buyer told why, unless this is a retry of a payment in doubt. */
-export function letGo(paid: Paid, deps: VerifierDeps, answer: () => Answer): Decision {
+export async function letGo(paid: Paid, deps: VerifierDeps, answer: () => Answer): Promise<Decision> {
   if (paid.context.retry) return keepInDoubt(paid, deps);
-  deps.guard.release(paid.key);
+  await deps.guard.release(paid.key);
   return { route: paid.context.route, answer: answer() };
 }
 
@@ -141,8 +143,8 @@ export function letGo(paid: Paid, deps: VerifierDeps, answer: () => Answer): Dec
  * attempt learns frees the hold or asks for another payment: it stays unknown and is resolved
  * again on the next retry, until the authorization lapses.
  */
-export function keepInDoubt({ context, key }: Paid, deps: VerifierDeps): Decision {
-  deps.guard.mark(key, "unknown");
+export async function keepInDoubt({ context, key }: Paid, deps: VerifierDeps): Promise<Decision> {
+  await deps.guard.mark(key, "unknown");
   return { route: context.route, answer: unknownOutcome() };
 }
 
