@@ -14,7 +14,7 @@ const PRODUCT_ROOMS = ["core", "adapters", "kube", "controller", "verifier", "cl
 /** Which rooms each product room may import from (besides itself), and which packages. */
 const MAY_IMPORT: Record<string, { rooms: string[]; packages: RegExp }> = {
   core: { rooms: [], packages: /^valibot$/ },
-  adapters: { rooms: [], packages: /^(node:|hono$|@hono\/node-server$|yaml$)/ },
+  adapters: { rooms: [], packages: /^(node:|hono$|@hono\/node-server$|yaml$|iovalkey$)/ },
   // The toolkit reads the Kubernetes object shapes core defines (core/kube.ts), nothing else of the product.
   kube: { rooms: ["adapters", "core/kube.ts"], packages: /^(node:|valibot$|yaml$|@kubernetes\/client-node$)/ },
   controller: { rooms: ["core", "adapters", "kube"], packages: /^(node:|valibot$)/ },
@@ -26,7 +26,7 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: RegExp }> = {
   "mod.ts": { rooms: ["core"], packages: /^$/ },
 };
 
-const isTestFile = (file: string) => /(\.test\.ts|\/test-support\.ts|\/test-server\.ts)$/.test(file);
+const isTestFile = (file: string) => /(\.test\.ts|\.contract\.ts|\/test-support\.ts|\/test-server\.ts)$/.test(file);
 
 function sourcesUnder(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((entry) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { replayGuardContract } from "./replay-guard-contract.ts";
+import { replayGuardContract } from "./replay-guard.contract.ts";
 import { memoryReplayGuard, reservationKey } from "./replay-guard.ts";
 
 describe("in-process replay guard", () => {

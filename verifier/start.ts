@@ -10,7 +10,9 @@ import { type AppDeps, verifierApp, verifyFastPath, verifyFetchFastPath } from "
 import { dataPath } from "./data-path.ts";
 import { serviceResolver } from "./service-resolver.ts";
 import { verifierMetrics } from "./metrics.ts";
-import { memoryReplayGuard } from "./replay-guard.ts";
+import { memoryReplayGuard, type ReplayGuard } from "./replay-guard.ts";
+import { redisReplayGuard } from "./redis-replay-guard.ts";
+import { connectStore, type StoreOptions } from "../adapters/redis.ts";
 import { watchClusterRoutes } from "./routes/cluster-source.ts";
 import { watchRoutesFile } from "./routes/file-source.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
@@ -30,6 +32,11 @@ export type VerifierOptions = {
   maxConcurrentPayments: number;
   networks: readonly Network[];
   log: Logger;
+  /**
+   * Where replay reservations live: this process (absent; one replica only), or a Valkey/Redis
+   * store every replica shares, each replica under a name of its own.
+   */
+  replayStore?: StoreOptions & { replica: string };
   /** The data path's own listener, for routes that name an upstream (see data-path.ts). */
   dataPath?: { listen: { hostname: string; port: number }; upstreamTimeoutMs: number };
 };
@@ -51,9 +58,10 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     ? watchRoutesFile(routes.file, networks, log, onChange)
     : watchClusterRoutes(routes.client, routes.namespaces, networks, log, onChange);
   const isContract = facilitator.isContract;
+  const guard = replayGuardFor(options);
   const deps: AppDeps = {
     routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), ready: () => current !== undefined,
-    facilitator: facilitator.facilitator, guard: memoryReplayGuard(), mode: verifyOnly ? "verify-only" : "settle",
+    facilitator: facilitator.facilitator, guard, mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secretsOf(routes), Date.now),
     isContract, networks, meteredSettler: facilitator.meteredSettler,
     answerTimeoutMs: options.answerTimeoutMs, slots: boundedSlots(options.maxConcurrentPayments), log, metrics,
@@ -73,9 +81,32 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     async stop() {
       await proxy?.close();
       await server.close();
+      await guard.close?.();
       await source.stop();
     },
   };
+}
+
+function replayGuardFor({ replayStore, log }: VerifierOptions): ReplayGuard {
+  if (!replayStore) return memoryReplayGuard();
+  const { replica, ...storeOptions } = replayStore;
+  const where = { store: redactedUrl(storeOptions.url), replica };
+  const store = connectStore({
+    ...storeOptions,
+    onStatus: (status, detail) => status === "ready" ? log.info("payment store connected", where) : log.error("payment store lost; payments answer 503 until it is back", { ...where, error: detail }),
+  });
+  return redisReplayGuard({ store, replica, log });
+}
+
+/** The store's address without credentials a URL may carry. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return "(not a URL)";
+  }
 }
 
 function secretsOf(routes: VerifierOptions["routes"]): SecretReader {

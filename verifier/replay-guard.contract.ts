@@ -1,4 +1,4 @@
-// What every replay store must do, as tests: the in-process guard and the Valkey/Redis one
+// What every replay store must do, as tests (a test file, shared: *.contract.ts): the in-process guard and the Valkey/Redis one
 // run the same cases (replay-guard.test.ts, redis-replay-guard.test.ts).
 import { expect, it } from "vitest";
 import { type ReplayGuard, reservationKey, UNKNOWN_KEPT_SECONDS } from "./replay-guard.ts";

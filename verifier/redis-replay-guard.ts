@@ -1,0 +1,162 @@
+// The replay guard of a verifier fleet: reservations in Valkey/Redis, shared by every replica,
+// with the same contract as the in-process guard (replay-guard.ts). Each operation is one Lua
+// script, so it is atomic on the store: a reservation is taken by one set-if-absent, and claims
+// and transitions are compare-and-set.
+//
+// Each write names its replica (`o`), and each replica keeps a liveness key fresh. A reservation
+// held in flight (or resolving) by a replica whose liveness key is gone is "orphaned": the
+// replica died mid-payment, so a retry of the same payment resolves it from the chain, as it
+// would an unknown outcome. Taking or claiming a reservation also proves its replica alive.
+// A replica's later writes apply only while it still owns the
+// reservation, so one that comes back after being thought dead cannot undo its successor's work.
+//
+// Store unreachable: reading and taking holds throw ReplayStoreUnavailable (the request is
+// answered 503 and no payment is taken). Writes after money may have moved (mark, transition,
+// release) are kept and retried until they land: meanwhile the reservation stays "in-flight",
+// which every replica answers with 503 (never a second payment, never a free one).
+import { type Store, StoreError, script } from "../adapters/redis.ts";
+import type { Logger } from "../adapters/log.ts";
+import { type ReplayGuard, ReplayStoreUnavailable, type Reservation, type ReservationState, UNKNOWN_KEPT_SECONDS } from "./replay-guard.ts";
+
+/** A replica is taken for dead this long after its last heartbeat; it beats every LIVENESS_MS / 5. */
+export const LIVENESS_MS = 15_000;
+const HOLD = "x402:hold:";
+const LIVE = "x402:live:";
+/** No key outlives this, whatever expiry a payment names (the checks bound it far below). */
+const MAX_KEEP_SECONDS = 30n * 24n * 3600n;
+
+// Returns the reservation as {state, expires, payment, transaction, orphaned} or nil when none holds.
+const CURRENT = `
+local function current(key, now, kept, live)
+  local r = redis.call('HMGET', key, 's', 'e', 'p', 't', 'o')
+  if not r[1] then return nil end
+  local orphaned = (r[1] == 'in-flight' or r[1] == 'resolving') and redis.call('EXISTS', live .. (r[5] or '')) == 0
+  local doubtful = r[1] == 'unknown' or r[1] == 'resolving' or orphaned
+  local until_ = tonumber(r[2]) + (doubtful and kept or 0)
+  if until_ < now then return nil end
+  return {r[1], r[2], r[3], r[4] or '', orphaned and '1' or '0'}
+end
+`;
+const PEEK = script(`${CURRENT} return current(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])`, 1);
+const RESERVE = script(`${CURRENT}
+local held = current(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
+if held then return held end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 's', 'in-flight', 'e', ARGV[4], 'p', ARGV[5], 'o', ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('SET', ARGV[3] .. ARGV[6], '1', 'PX', ARGV[8])
+return false`, 1);
+const CLAIM = script(`${CURRENT}
+local held = current(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
+if not held or held[3] ~= ARGV[4] then return 0 end
+if held[1] ~= 'unknown' and held[5] ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 's', 'resolving', 'o', ARGV[5])
+redis.call('SET', ARGV[3] .. ARGV[5], '1', 'PX', ARGV[6])
+return 1`, 1);
+// ARGV: from ('' = any), to, transaction ('' = keep), owner
+const MOVE = script(`
+local r = redis.call('HMGET', KEYS[1], 's', 'o')
+if not r[1] or r[2] ~= ARGV[4] or (ARGV[1] ~= '' and r[1] ~= ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 's', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 't', ARGV[3]) end
+return 1`, 1);
+const RELEASE = script(`
+if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])`, 1);
+
+export type RedisGuardOptions = { store: Store; replica: string; log: Logger; retryEveryMs?: number };
+
+export type RedisReplayGuard = ReplayGuard & { /** Writes waiting for the store to come back. */ readonly pending: number };
+
+export function redisReplayGuard({ store, replica, log, retryEveryMs = 500 }: RedisGuardOptions): RedisReplayGuard {
+  const kept = String(UNKNOWN_KEPT_SECONDS);
+  const live = LIVE;
+  const LIVENESS = String(LIVENESS_MS);
+  const pending: { key: string; script: typeof MOVE; args: string[] }[] = [];
+  const read = async <T>(work: Promise<T>): Promise<T> => {
+    try {
+      return await work;
+    } catch (error) {
+      throw new ReplayStoreUnavailable(error instanceof StoreError ? `${error.kind}: ${error.message}` : String(error));
+    }
+  };
+  // A write that must land: tried now, else kept and retried; true while it may yet land.
+  const write = async (key: string, s: typeof MOVE, args: string[]): Promise<boolean> => {
+    try {
+      return (await store.run(s, [HOLD + key], args)) === 1;
+    } catch (error) {
+      pending.push({ key, script: s, args });
+      log.error("payment store unreachable; the write is kept and retried", { reservation: key, error: String(error), pending: pending.length });
+      return true;
+    }
+  };
+  const flush = async () => {
+    while (pending.length > 0 && store.ready()) {
+      const next = pending[0]!;
+      try {
+        await store.run(next.script, [HOLD + next.key], next.args);
+        pending.shift();
+      } catch {
+        return;
+      }
+    }
+  };
+  // Beats as soon as the store is (back) up, then every LIVENESS_MS / 5; held writes follow the beat.
+  let lastBeat = 0;
+  const tick = async () => {
+    if (!store.ready()) return;
+    if (Date.now() - lastBeat >= LIVENESS_MS / 5) {
+      const beaten = await store.setFor(LIVE + replica, "1", LIVENESS_MS).then(() => true, () => false);
+      if (beaten) lastBeat = Date.now();
+    }
+    await flush();
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), retryEveryMs);
+  timer.unref?.();
+  const move = (key: string, from: ReservationState | "", to: ReservationState, transaction?: string) => write(key, MOVE, [from, to, transaction ?? "", replica]);
+  return {
+    async peek(key, now) {
+      return reservationOf(await read(store.run(PEEK, [HOLD + key], [String(now), kept, live])));
+    },
+    async reserve(key, expires, now, payment) {
+      // Relative to our clock, as every time here is: the store's own clock plays no part.
+      const keep = expires + UNKNOWN_KEPT_SECONDS - now;
+      const keepMs = (keep < 1n ? 1n : keep > MAX_KEEP_SECONDS ? MAX_KEEP_SECONDS : keep) * 1000n;
+      const held = reservationOf(await read(store.run(RESERVE, [HOLD + key], [String(now), kept, live, String(expires), payment, replica, String(keepMs), LIVENESS])));
+      return held ? { ok: false, held } : { ok: true };
+    },
+    async claim(key, payment, now) {
+      return (await read(store.run(CLAIM, [HOLD + key], [String(now), kept, live, payment, replica, LIVENESS]))) === 1;
+    },
+    transition: (key, from, to, transaction) => move(key, from, to, transaction),
+    async mark(key, state, transaction) {
+      await move(key, "", state, transaction);
+    },
+    async release(key) {
+      await write(key, RELEASE, [replica]);
+    },
+    get pending() {
+      return pending.length;
+    },
+    async close() {
+      clearInterval(timer);
+      await flush();
+      // Gone for good: what it still held is orphaned now, for the others to resolve.
+      await store.del(LIVE + replica).catch(() => undefined);
+    },
+  };
+}
+
+const STATES: readonly ReservationState[] = ["in-flight", "unknown", "resolving", "done"];
+
+function reservationOf(reply: unknown): Reservation | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const [state, expires, payment, transaction, orphaned] = reply.map(String);
+  // Only this code writes the store; still, anything unexpected reads as "in flight": wait, never pay, never serve.
+  const known = STATES.includes(state as ReservationState) ? state as ReservationState : "in-flight";
+  const reservation: Reservation = { state: known, expires: /^\d{1,30}$/.test(expires!) ? BigInt(expires!) : 0n, payment: payment! };
+  if (transaction) reservation.transaction = transaction;
+  if (orphaned === "1") reservation.orphaned = true;
+  return reservation;
+}
