@@ -7,7 +7,8 @@ import { kubeClient } from "../kube/client.ts";
 import { loadClusterAccess } from "../kube/kubeconfig.ts";
 import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../verifier/data-path.ts";
 import { DEFAULT_ANSWER_TIMEOUT_MS } from "../verifier/paid-request.ts";
-import { startVerifier } from "../verifier/start.ts";
+import { redactedUrl, startVerifier } from "../verifier/start.ts";
+import { replayStoreFromFlags } from "./replay-store-flags.ts";
 import { UsageError } from "./config-flags.ts";
 import { untilSignal } from "./signals.ts";
 import { facilitatorFromFlags } from "./verifier-facilitator.ts";
@@ -48,6 +49,12 @@ Options (each also from the environment variable named):
                             are resolved on chain (else by settling again), and smart-wallet payers are recognized.
   --settlement-key-file F   local facilitator: file holding the settlement account's private key
                             (a mounted Secret) (X402_SETTLEMENT_KEY_FILE)
+  --replay-store URL        share replay reservations with the other replicas in Valkey/Redis:
+                            redis://[user@]host:port[/db], or rediss:// for TLS (X402_REPLAY_STORE;
+                            default: in this process, which is right for one replica only)
+  --replay-store-password-file F
+                            the store's password (a mounted Secret) (X402_REPLAY_STORE_PASSWORD_FILE)
+  --replay-store-ca-file F  PEM bundle to trust for rediss:// (X402_REPLAY_STORE_CA_FILE)
   --settlement-key-secret NS/NAME/KEY
                             local facilitator, cluster mode: read that key from a Secret (X402_SETTLEMENT_KEY_SECRET)
 `;
@@ -62,6 +69,7 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
       "settlement-key-file": { type: "string" }, "settlement-key-secret": { type: "string" }, "answer-timeout": { type: "string" },
       "settle-timeout": { type: "string" }, "max-concurrent-payments": { type: "string" }, help: { type: "boolean", short: "h" },
       "data-path-listen": { type: "string" }, "upstream-timeout": { type: "string" },
+      "replay-store": { type: "string" }, "replay-store-password-file": { type: "string" }, "replay-store-ca-file": { type: "string" },
     },
   });
   if (values.help) return out(VERIFIER_HELP), 0;
@@ -94,11 +102,13 @@ export async function verifierCommand(args: string[], out: (t: string) => void):
   const upstreamTimeoutMs = seconds(values["upstream-timeout"] ?? env.X402_UPSTREAM_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT_MS / 1000) * 1000;
   if (!(upstreamTimeoutMs >= 1000 && upstreamTimeoutMs <= 3_600_000)) throw new UsageError("--upstream-timeout must be between 1 and 3600 seconds");
   const dataPath = dataPathListen && { listen: dataPathListen, upstreamTimeoutMs };
-  const verifier = await startVerifier({ listen, routes, facilitator, verifyOnly, answerTimeoutMs, maxConcurrentPayments: maxPayments, networks: DEFAULT_NETWORKS, log, dataPath });
+  const replayStore = await replayStoreFromFlags(values, env);
+  const verifier = await startVerifier({ listen, routes, facilitator, verifyOnly, answerTimeoutMs, maxConcurrentPayments: maxPayments, networks: DEFAULT_NETWORKS, log, dataPath, replayStore });
   log.info("verifier listening", {
     address: `${verifier.hostname}:${verifier.port}`, routes: routesFile ?? "cluster", facilitator: facilitatorChoice === "local" ? "local" : new URL(facilitatorChoice).origin,
     mode: verifyOnly ? "verify-only" : "settle", answerTimeoutSeconds: answerTimeoutMs / 1000, unknownOutcomesResolved: facilitator.resolution,
     dataPath: verifier.dataPath ? `${verifier.dataPath.hostname}:${verifier.dataPath.port}` : "off",
+    replayStore: replayStore ? redactedUrl(replayStore.url) : "this process", replica: replayStore?.replica,
   });
   const signal = await untilSignal();
   log.info("shutting down", { signal });
