@@ -90,11 +90,19 @@ export function localFacilitator(chains: ChainClients): Facilitator {
         if (context.retry) return { kind: "unknown", message: `the settlement would revert: ${describeError(error)}` };
         return { kind: "failed", reason: REASON.simulationFailed, message: describeError(error) };
       }
-      let transaction: Hex;
-      try {
-        transaction = await inTime(deadline, c.wallet.sendTransaction({ ...request, account, chain: c.chain }));
-      } catch (error) {
-        return { kind: "unknown", message: `sending the settlement failed: ${describeError(error)}` };
+      let transaction: Hex | undefined;
+      for (let attempt = 1; transaction === undefined; attempt++) {
+        try {
+          transaction = await inTime(deadline, c.wallet.sendTransaction({ ...request, account, chain: c.chain }));
+        } catch (error) {
+          // Replicas of a fleet settling from one account race for its transaction nonce. A node
+          // refusing ours for its nonce kept it out of the chain for good: send again, on a fresh one.
+          if (attempt < MAX_SENDS && !(error instanceof OutOfTime) && refusedForItsNonce(error)) {
+            account.nonceManager?.reset({ address: account.address, chainId: c.chain.id });
+            continue;
+          }
+          return { kind: "unknown", message: `sending the settlement failed: ${describeError(error)}` };
+        }
       }
       try {
         // A transaction replaced in the mempool resolves with its replacement's receipt: that is not ours to count.
@@ -113,6 +121,23 @@ export function localFacilitator(chains: ChainClients): Facilitator {
       return (await resolveWithChains(chains, context)) ?? { kind: "unknown", message: `no RPC URL configured for ${context.accept.network.name}` };
     },
   };
+}
+
+/** Sends of one settlement, when the node refuses a transaction for its nonce (another replica took it). */
+const MAX_SENDS = 5;
+
+/**
+ * The node said this transaction's nonce is spent or taken by another pending one, so it was not
+ * accepted. "already known" is not among them: that is this very transaction, accepted before.
+ */
+export function refusedForItsNonce(error: unknown): boolean {
+  const texts: string[] = [];
+  for (let e = error as { message?: string; details?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    texts.push(String(e.message ?? ""), String(e.details ?? ""));
+  }
+  const text = texts.join("\n");
+  if (/already known|already imported/i.test(text)) return false;
+  return /nonce too low|lower than the current nonce|replacement transaction underpriced/i.test(text);
 }
 
 function proxyCalldata(payment: Permit2Payment): Hex {
