@@ -56,12 +56,20 @@ export function connectStore(options: StoreOptions): Store {
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
     enableReadyCheck: true,
   });
+  // Said once per change, not once per reconnection attempt.
   let lastError = "";
-  client.on("ready", () => options.onStatus?.("ready", "connected"));
+  let up = false;
+  client.on("ready", () => {
+    up = true;
+    options.onStatus?.("ready", "connected");
+  });
   client.on("error", (error: Error) => {
     lastError = error.message;
   });
-  client.on("close", () => options.onStatus?.("lost", lastError || "connection closed"));
+  client.on("close", () => {
+    if (up) options.onStatus?.("lost", lastError || "connection closed");
+    up = false;
+  });
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
