@@ -99,6 +99,8 @@ export function localFacilitator(chains: ChainClients): Facilitator {
           // refusing ours for its nonce kept it out of the chain for good: send again, on a fresh one.
           if (attempt < MAX_SENDS && !(error instanceof OutOfTime) && refusedForItsNonce(error)) {
             account.nonceManager?.reset({ address: account.address, chainId: c.chain.id });
+            // Apart at random, so that replicas that collided do not collide again.
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
             continue;
           }
           return { kind: "unknown", message: `sending the settlement failed: ${describeError(error)}` };
@@ -124,7 +126,7 @@ export function localFacilitator(chains: ChainClients): Facilitator {
 }
 
 /** Sends of one settlement, when the node refuses a transaction for its nonce (another replica took it). */
-const MAX_SENDS = 5;
+const MAX_SENDS = 8;
 
 /**
  * The node said this transaction's nonce is spent or taken by another pending one, so it was not
