@@ -25,6 +25,7 @@ const KINDS: Record<string, { plural: string; namespaced: boolean }> = {
   ServiceOffer: { plural: "serviceoffers", namespaced: true },
   PaymentRoute: { plural: "paymentroutes", namespaced: true },
   Middleware: { plural: "middlewares", namespaced: true },
+  IngressRoute: { plural: "ingressroutes", namespaced: true },
   HTTPRoute: { plural: "httproutes", namespaced: true },
   ReferenceGrant: { plural: "referencegrants", namespaced: true },
 };

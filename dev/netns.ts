@@ -2,7 +2,17 @@
 // upstream can live at a real, non-loopback address (EndpointSlices refuse loopback).
 import { execFileSync } from "node:child_process";
 
-export type TestHost = { namespace: string; hostAddress: string; address: string; destroy(): void };
+export type TestHost = {
+  namespace: string;
+  hostAddress: string;
+  address: string;
+  /**
+   * `count` more addresses on the host's side, for processes that need one each: Traefik counts
+   * an EndpointSlice address once, however many ports name it (the verifier fleet's replicas).
+   */
+  moreHostAddresses(count: number): string[];
+  destroy(): void;
+};
 
 const run = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 
@@ -23,7 +33,13 @@ export function createTestHost(name: string, index: number): TestHost {
   run("netns", "exec", namespace, "ip", "addr", "add", `${address}/30`, "dev", nsSide);
   run("netns", "exec", namespace, "ip", "link", "set", nsSide, "up");
   run("netns", "exec", namespace, "ip", "link", "set", "lo", "up");
-  return { namespace, hostAddress, address, destroy: () => destroyQuietly(namespace, hostSide) };
+  const moreHostAddresses = (count: number) =>
+    Array.from({ length: count }, (_, k) => {
+      const extra = `10.204.${Math.floor(base / 256)}.${(base % 256) + 1 + k}`;
+      run("addr", "add", `${extra}/32`, "dev", hostSide);
+      return extra;
+    });
+  return { namespace, hostAddress, address, moreHostAddresses, destroy: () => destroyQuietly(namespace, hostSide) };
 }
 
 function destroyQuietly(namespace: string, hostSide: string) {

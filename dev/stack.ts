@@ -17,6 +17,7 @@ import { connectKindControlPlane } from "./kind-control-plane.ts";
 import { deploymentMemoryLimit, memoryCgroup } from "./memory-limit.ts";
 import { createTestHost, type TestHost } from "./netns.ts";
 import { startTraefik, type Traefik } from "./traefik.ts";
+import { startVerifierFleet, type VerifierFleet } from "./verifier-fleet.ts";
 
 export const UPSTREAM = { namespace: "llm", service: "ollama", port: 11434, targetPort: 8080, secret: "litellm-secrets", secretKey: "LITELLM_MASTER_KEY", secretValue: "sk-litellm-e2e" };
 
@@ -36,13 +37,20 @@ export type Stack = {
   /** Starts a controller (or a second one) on the given runtime with the controller's own token. */
   startController(runtime: Runtime, identity: string, extra?: string[], options?: { leaderElect?: boolean }): Promise<Component>;
   startVerifier(runtime: Runtime): Promise<Component>;
+  /**
+   * Verifier replicas (one per runtime) sharing the replay store at `replayStore` and, as a
+   * Deployment's Pods share its Secret, one settlement account, behind Traefik (see
+   * verifier-fleet.ts). Needs `fleet: true`.
+   */
+  startVerifierFleet(runtimes: readonly Runtime[], replayStore: string): Promise<VerifierFleet>;
   verifierUrl: string;
   stop(): Promise<void>;
 };
 
 const MANIFESTS = path.join(PROJECT_ROOT, "manifests");
 
-export async function startStack(options: { hostIndex?: number } = {}): Promise<Stack> {
+/** fleet: the offers' Middlewares reach the verifier through Traefik's `auth` entryPoint, which balances over a fleet. */
+export async function startStack(options: { hostIndex?: number; fleet?: boolean } = {}): Promise<Stack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "x402-stack-"));
   const cleanups: (() => Promise<unknown> | unknown)[] = [() => fs.rmSync(dir, { recursive: true, force: true })];
   const stop = async () => {
@@ -113,7 +121,7 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
     ]);
 
     const verifierPort = await freePort();
-    const verifierUrl = `http://127.0.0.1:${verifierPort}/verify`;
+    const verifierUrl = options.fleet ? `${traefik.authUrl}/verify` : `http://127.0.0.1:${verifierPort}/verify`;
     // The data path listens on the host's side of the test host's link, an address an
     // EndpointSlice may name (not loopback), published as the verifier's Service.
     const dataPathPort = await freePort();
@@ -133,11 +141,11 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
     };
 
     // Under the memory limit of its Deployment, as the kubelet would run it (see memory-limit.ts).
-    const startDeployed = (component: "controller" | "verifier", runtime: Runtime, args: string[]) => {
+    const startDeployed = (component: "controller" | "verifier", runtime: Runtime, args: string[], env: Record<string, string> = {}) => {
       const [file, argv] = command(runtime, path.join(PROJECT_ROOT, "main.ts"), args);
       const cgroup = memoryCgroup(component, deploymentMemoryLimit(component));
-      if (!cgroup) return startProcess(file, argv);
-      const running = startProcess(...cgroup.wrap(file, argv));
+      if (!cgroup) return startProcess(file, argv, env);
+      const running = startProcess(...cgroup.wrap(file, argv), env);
       void running.exited.then(() => cgroup.remove());
       return running;
     };
@@ -160,6 +168,18 @@ export async function startStack(options: { hostIndex?: number } = {}): Promise<
           "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", settlementKey,
         ]);
         return await component(process, verifierPort, `verifier on ${runtime}`);
+      },
+      async startVerifierFleet(runtimes, replayStore) {
+        const fleet = await startVerifierFleet({
+          admin, addresses: host.moreHostAddresses(runtimes.length),
+          launch: (runtime, args, env) => startDeployed("verifier", runtime, ["verifier", ...args], env),
+          args: () => [
+            "--kubeconfig", verifierKubeconfig, "--facilitator", "local", "--rpc", `base-sepolia=${chain.rpcUrl}`,
+            "--settlement-key-file", settlementKey, "--replay-store", replayStore,
+          ],
+        }, runtimes);
+        cleanups.push(() => fleet.stop());
+        return fleet;
       },
       stop,
     };

@@ -7,10 +7,11 @@ import { freePort } from "./free-port.ts";
 import { type Running, startProcess, waitFor } from "./process.ts";
 import { apply } from "./apply.ts";
 
-export type Traefik = { url: string; process: Running; stop(): Promise<void> };
+/** url: the Gateway's web listener; authUrl: the `auth` entryPoint, for IngressRoutes to the verifier fleet (verifier-fleet.ts). */
+export type Traefik = { url: string; authUrl: string; process: Running; stop(): Promise<void> };
 
 export async function startTraefik(binary: string, client: KubeClient, api: { server: string; token: string; caFile: string }, dir: string): Promise<Traefik> {
-  const [webPort, pingPort] = await Promise.all([freePort(), freePort()]);
+  const [webPort, pingPort, authPort] = await Promise.all([freePort(), freePort(), freePort()]);
   await apply(client, [
     { apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "traefik" }, spec: { controllerName: "traefik.io/gateway-controller" } },
     {
@@ -30,6 +31,9 @@ export async function startTraefik(binary: string, client: KubeClient, api: { se
   const traefik = startProcess(binary, [
     `--entryPoints.web.address=127.0.0.1:${webPort}`,
     `--entryPoints.traefik.address=127.0.0.1:${pingPort}`,
+    `--entryPoints.auth.address=127.0.0.1:${authPort}`,
+    // ForwardAuth's X-Forwarded-* come from Traefik itself: kept, not stripped as a client's would be.
+    "--entryPoints.auth.forwardedHeaders.trustedIPs=127.0.0.1/32",
     "--ping=true", "--ping.entryPoint=traefik",
     ...provider("kubernetesCRD"), ...provider("kubernetesGateway"),
     "--providers.kubernetesCRD.allowCrossNamespace=false",
@@ -38,5 +42,5 @@ export async function startTraefik(binary: string, client: KubeClient, api: { se
     "--log.level=INFO",
   ]);
   await waitFor("traefik ping", async () => (await fetch(`http://127.0.0.1:${pingPort}/ping`)).ok, 60_000, traefik);
-  return { url: `http://127.0.0.1:${webPort}`, process: traefik, stop: () => traefik.stop().then(() => undefined) };
+  return { url: `http://127.0.0.1:${webPort}`, authUrl: `http://127.0.0.1:${authPort}`, process: traefik, stop: () => traefik.stop().then(() => undefined) };
 }
