@@ -34,8 +34,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "x402-fleet-"));
   stops.push(async () => rmSync(dir, { recursive: true, force: true }));
   payTo = chain.accounts[9]!.address;
-  // A settlement account per replica, as docs/verifier-fleet.md advises: one account shared by
-  // independent senders races for its transaction nonces.
+  // Exact-price routes only, so each replica may settle from an account of its own
+  // (docs/verifier-fleet.md): no race for one account's transaction nonces. The real-cluster
+  // fleet (tests/kind/fleet.test.ts) shares one account, as a Deployment's Pods share a Secret.
   for (const [replica, account] of [0, 1, 8].entries()) writeFileSync(join(dir, `settlement-${replica}.key`), chain.accounts[account]!.privateKey);
   writeFileSync(join(dir, "routes.yaml"), `apiVersion: obol.org/v1alpha1
 kind: PaymentRoute
