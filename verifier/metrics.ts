@@ -18,6 +18,7 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
   const refusedPayments = registry.counter("x402_verifier_payments_refused_total", "Payments refused, by reason.");
   const latency = registry.histogram("x402_verifier_request_duration_seconds", "Time to answer a ForwardAuth request.", LATENCY_BUCKETS);
   const routes = registry.gauge("x402_verifier_routes", "PaymentRoutes in the route table.");
+  const storeUp = registry.gauge("x402_verifier_replay_store_up", "1 while the shared replay store (--replay-store) is connected, 0 while paid requests answer 503 for want of it.");
   // Revenue under the labels obol-stack's dashboards use. Counters, not gauges: they only grow,
   // and increase() over them survives a restart. Atomic units are exact up to 2^53 per series.
   const revenueAtomic = registry.counter("x402_verifier_revenue_atomic_total", "Settled amounts in the asset's atomic units.");
@@ -71,5 +72,6 @@ export function verifierMetrics(registry: Registry = createRegistry()) {
     /** The reason is counted under a fixed label set: a facilitator's free text never becomes a series. */
     refused: (route: PricedRoute | undefined, reason: string) => refusedPayments.inc({ ...labels(route), reason: metricReason(reason) }),
     routes: (count: number) => routes.set(count),
+    replayStoreUp: (up: boolean) => storeUp.set(up ? 1 : 0),
   };
 }

@@ -9,7 +9,7 @@ import type { KubeClient } from "../kube/client.ts";
 import { type AppDeps, verifierApp, verifyFastPath, verifyFetchFastPath } from "./app.ts";
 import { dataPath } from "./data-path.ts";
 import { serviceResolver } from "./service-resolver.ts";
-import { verifierMetrics } from "./metrics.ts";
+import { type VerifierMetrics, verifierMetrics } from "./metrics.ts";
 import { memoryReplayGuard, type ReplayGuard } from "./replay-guard.ts";
 import { redisReplayGuard } from "./redis-replay-guard.ts";
 import { connectStore, type StoreOptions } from "../adapters/redis.ts";
@@ -58,7 +58,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     ? watchRoutesFile(routes.file, networks, log, onChange)
     : watchClusterRoutes(routes.client, routes.namespaces, networks, log, onChange);
   const isContract = facilitator.isContract;
-  const guard = replayGuardFor(options);
+  const guard = replayGuardFor(options, metrics);
   const deps: AppDeps = {
     routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), ready: () => current !== undefined,
     facilitator: facilitator.facilitator, guard, mode: verifyOnly ? "verify-only" : "settle",
@@ -87,13 +87,18 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
   };
 }
 
-function replayGuardFor({ replayStore, log }: VerifierOptions): ReplayGuard {
+function replayGuardFor({ replayStore, log }: VerifierOptions, metrics: VerifierMetrics): ReplayGuard {
   if (!replayStore) return memoryReplayGuard();
   const { replica, ...storeOptions } = replayStore;
   const where = { store: redactedUrl(storeOptions.url), replica };
+  metrics.replayStoreUp(false);
   const store = connectStore({
     ...storeOptions,
-    onStatus: (status, detail) => status === "ready" ? log.info("payment store connected", where) : log.error("payment store lost; payments answer 503 until it is back", { ...where, error: detail }),
+    onStatus(status, detail) {
+      metrics.replayStoreUp(status === "ready");
+      if (status === "ready") log.info("payment store connected", where);
+      else log.error("payment store lost; payments answer 503 until it is back", { ...where, error: detail });
+    },
   });
   return redisReplayGuard({ store, replica, log });
 }

@@ -162,10 +162,15 @@ describe("a verifier fleet sharing one replay store", () => {
     await sleep(3000);
     const down = Date.now();
     await redis.stop();
-    await sleep(10_000);
+    await sleep(3000);
+    // What an operator's alert reads: every replica says its store is gone, then back.
+    const storeUp = async () => await Promise.all(replicas.map(async (r) => /^x402_verifier_replay_store_up (\d)$/m.exec(await (await fetch(`${r.base}/metrics`)).text())?.[1]));
+    expect(await storeUp()).toEqual(["0", "0", "0"]);
+    await sleep(7000);
     await redis.restart();
     const up = Date.now();
     await sleep(6000);
+    expect(await storeUp()).toEqual(["1", "1", "1"]);
     running = false;
     await Promise.all(load);
 
