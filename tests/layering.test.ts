@@ -26,7 +26,7 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: RegExp }> = {
   "mod.ts": { rooms: ["core"], packages: /^$/ },
 };
 
-const isTestFile = (file: string) => /(\.test\.ts|\.contract\.ts|\/test-support\.ts|\/test-server\.ts)$/.test(file);
+const isTestFile = (file: string) => /(\.test\.ts|\.contract\.ts|[/.]test-support\.ts|\/test-server\.ts)$/.test(file);
 
 function sourcesUnder(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((entry) => {

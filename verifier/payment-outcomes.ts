@@ -10,7 +10,7 @@ import type { PaymentContext, SettleOutcome } from "./x402/facilitator.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
 import type { Reservation } from "./replay-guard.ts";
-import { REASON } from "./x402/reasons.ts";
+import { NONCE_USED, REASON } from "./x402/reasons.ts";
 
 /** Starting a settlement with less time than this left would make its outcome unknown for sure. */
 export const MIN_SETTLE_MS = 1000;
@@ -32,7 +32,7 @@ export type Admitted =
 /** Verified, not yet settled; `slot` is the payment slot it holds, if any. */
 export type Verified = { kind: "verified"; paid: Paid; slot?: () => void };
 
-function refusedWith(decision: Decision): Admitted {
+function refusedWith(decision: Decision): Exclude<Admitted, Verified> {
   return { kind: "answer", decision };
 }
 
@@ -72,11 +72,12 @@ export async function resume({ context, key, credentials }: Paid, transaction: s
       await deps.guard.release(key);
       return refusedWith(refuse(route, context.resource, resolution.refusal.reason, resolution.refusal.message, deps));
     }
-    await deps.guard.transition(key, "resolving", "in-flight");
-    return undefined;
+    // Ours again to settle afresh; unless another replica took it over meanwhile (it took us for dead).
+    return (await deps.guard.transition(key, "resolving", "in-flight")) ? undefined : refusedWith(waitForIt(route));
   }
   const settled = resolution.transaction ?? transaction ?? "";
-  await deps.guard.transition(key, "resolving", "done", settled);
+  const moved = await deps.guard.transition(key, "resolving", "done", settled);
+  if (moved !== true) return refusedWith(moved === "kept" ? await keptInDoubt(key, settled, route, deps) : waitForIt(route));
   deps.metrics?.settled(route, context.accept);
   deps.log.info("unknown settlement resolved: it landed; serving the retry", { route: route.key, transaction: settled });
   return { kind: "paid", decision: pass(context, settled, credentials) };
@@ -97,11 +98,17 @@ export async function verifyPaid(paid: Paid, deps: VerifierDeps): Promise<Admitt
     deps.log.warn("payment verification unavailable", { route: route.key, message: verified.message });
     return refusedWith(await letGo(paid, deps, () => unavailable("payment verification is unavailable; no payment was taken, retry later")));
   }
-  if (verified.kind === "invalid") return refusedWith(await letGo(paid, deps, () => paymentRefused(route, resource, verified.reason, verified.message, deps)));
+  if (verified.kind === "invalid") {
+    const landed = NONCE_USED.has(verified.reason) ? await landedBefore(paid, deps) : undefined;
+    return landed ?? refusedWith(await letGo(paid, deps, () => paymentRefused(route, resource, verified.reason, verified.message, deps)));
+  }
   deps.metrics?.verified(route);
   if (deps.mode === "verify-only") {
-    await deps.guard.mark(key, "done");
-    return { kind: "paid", decision: pass(context, "", credentials) };
+    const recorded = await deps.guard.mark(key, "done");
+    if (recorded === "recorded") return { kind: "paid", decision: pass(context, "", credentials) };
+    // Not served on a hold the others cannot see: nothing was taken, so the hold goes (once the store is back).
+    if (recorded === "kept") await deps.guard.release(key);
+    return refusedWith(recorded === "kept" ? { route, answer: unavailable(NOT_RECORDED) } : waitForIt(route));
   }
   return undefined;
 }
@@ -114,7 +121,10 @@ export async function settlePaid(paid: Paid, deps: VerifierDeps): Promise<Decisi
     return letGo(paid, deps, () => unavailable("no time left to settle within Traefik's timeout; no payment was taken, retry later"));
   }
   const settled = await beforeDeadline(deadline, deps.facilitator.settle(context)).then((v) => v === TIMED_OUT ? outOfTime : v);
-  if (settled.kind === "failed") return letGo(paid, deps, () => paymentRefused(route, resource, settled.reason, settled.message, deps));
+  if (settled.kind === "failed") {
+    const landed = NONCE_USED.has(settled.reason) ? await landedBefore(paid, deps) : undefined;
+    return landed?.decision ?? letGo(paid, deps, () => paymentRefused(route, resource, settled.reason, settled.message, deps));
+  }
   if (settled.kind === "unavailable") {
     deps.log.warn("settlement unavailable; nothing was sent", { route: route.key, message: settled.message });
     return letGo(paid, deps, () => unavailable("settlement is unavailable; no payment was taken, retry later"));
@@ -124,9 +134,44 @@ export async function settlePaid(paid: Paid, deps: VerifierDeps): Promise<Decisi
     deps.log.error("settlement outcome unknown; the reservation is kept", { route: route.key, transaction: settled.transaction, message: settled.message });
     return { route, answer: unknownOutcome() };
   }
-  await deps.guard.mark(key, "done", settled.transaction);
+  const recorded = await deps.guard.mark(key, "done", settled.transaction);
+  if (recorded !== "recorded") return recorded === "kept" ? await keptInDoubt(key, settled.transaction, route, deps) : waitForIt(route);
   deps.metrics?.settled(route, context.accept, context.charge);
   return pass(context, settled.transaction, credentials);
+}
+
+const NOT_RECORDED = "payments cannot be recorded right now; no payment was taken, retry this request later";
+
+/**
+ * Settled, but "done" could not be recorded: served now, another replica could find the hold
+ * orphaned and serve it again. Kept as unknown with its transaction instead: the buyer's retry
+ * resolves it from the chain and is served once.
+ */
+async function keptInDoubt(key: string, transaction: string, route: PricedRoute, deps: VerifierDeps): Promise<Decision> {
+  await deps.guard.mark(key, "unknown", transaction);
+  deps.log.error("payment settled but not recorded (store unreachable); kept as unknown for the buyer's retry", { route: route.key, transaction });
+  return { route, answer: unknownOutcome() };
+}
+
+/**
+ * A first attempt refused because the authorization's nonce is used: it may be this very
+ * payment, settled before its hold was lost (a restart, or the store's data). The chain tells:
+ * landed to this route's payee, it is served once (the buyer must not pay twice); anything
+ * less, undefined (the refusal stands, as it did before). Only when settling: verify-only takes nothing.
+ */
+async function landedBefore(paid: Paid, deps: VerifierDeps): Promise<Exclude<Admitted, Verified> | undefined> {
+  const { context, key, credentials } = paid;
+  const { route } = context;
+  if (deps.mode !== "settle" || context.retry) return undefined;
+  const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
+  // Only a transfer the chain shows paid this route for this very payment overturns the refusal.
+  if (resolution === TIMED_OUT || resolution.kind !== "settled") return undefined;
+  const transaction = resolution.transaction ?? "";
+  const recorded = await deps.guard.mark(key, "done", transaction);
+  if (recorded !== "recorded") return refusedWith(recorded === "kept" ? await keptInDoubt(key, transaction, route, deps) : waitForIt(route));
+  deps.metrics?.settled(route, context.accept);
+  deps.log.warn("a used nonce was this payment, settled before its hold was lost; serving it once", { route: route.key, transaction });
+  return { kind: "paid", decision: pass(context, transaction, credentials) };
 }
 
 /** After a definite "not paid": the hold is freed and the buyer told why, unless this is a retry of a payment in doubt. */

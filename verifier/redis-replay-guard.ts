@@ -14,6 +14,7 @@
 // answered 503 and no payment is taken). Writes after money may have moved (mark, transition,
 // release) are kept and retried until they land: meanwhile the reservation stays "in-flight",
 // which every replica answers with 503 (never a second payment, never a free one).
+import { randomBytes } from "node:crypto";
 import { type Store, StoreError, script } from "../adapters/redis.ts";
 import type { Logger } from "../adapters/log.ts";
 import { type ReplayGuard, ReplayStoreUnavailable, type Reservation, type ReservationState, UNKNOWN_KEPT_SECONDS } from "./replay-guard.ts";
@@ -42,7 +43,7 @@ const RESERVE = script(`${CURRENT}
 local held = current(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
 if held then return held end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', 'in-flight', 'e', ARGV[4], 'p', ARGV[5], 'o', ARGV[6])
+redis.call('HSET', KEYS[1], 's', 'in-flight', 'e', ARGV[4], 'p', ARGV[5], 'o', ARGV[6], 'k', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('SET', ARGV[3] .. ARGV[6], '1', 'PX', ARGV[8])
 return false`, 1);
@@ -60,15 +61,22 @@ if not r[1] or r[2] ~= ARGV[4] or (ARGV[1] ~= '' and r[1] ~= ARGV[1]) then retur
 redis.call('HSET', KEYS[1], 's', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 't', ARGV[3]) end
 return 1`, 1);
+// ARGV: owner, attempt token ('' = any): a token releases only the hold that very attempt took, still in flight.
 const RELEASE = script(`
-if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then return 0 end
+local r = redis.call('HMGET', KEYS[1], 'o', 'k', 's')
+if r[1] ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' and (r[2] ~= ARGV[2] or r[3] ~= 'in-flight') then return 0 end
 return redis.call('DEL', KEYS[1])`, 1);
 
-export type RedisGuardOptions = { store: Store; replica: string; log: Logger; retryEveryMs?: number };
+/**
+ * writeWaitMs: how long a write after money moved may hold up its answer before it is kept for
+ * later; short, since the answer's budget may be spent already (a healthy store answers in ms).
+ */
+export type RedisGuardOptions = { store: Store; replica: string; log: Logger; retryEveryMs?: number; writeWaitMs?: number };
 
 export type RedisReplayGuard = ReplayGuard & { /** Writes waiting for the store to come back. */ readonly pending: number };
 
-export function redisReplayGuard({ store, replica, log, retryEveryMs = 500 }: RedisGuardOptions): RedisReplayGuard {
+export function redisReplayGuard({ store, replica, log, retryEveryMs = 500, writeWaitMs = 150 }: RedisGuardOptions): RedisReplayGuard {
   const kept = String(UNKNOWN_KEPT_SECONDS);
   const live = LIVE;
   const LIVENESS = String(LIVENESS_MS);
@@ -80,14 +88,29 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500 }: Re
       throw new ReplayStoreUnavailable(error instanceof StoreError ? `${error.kind}: ${error.message}` : String(error));
     }
   };
-  // A write that must land: tried now, else kept and retried; true while it may yet land.
-  const write = async (key: string, s: typeof MOVE, args: string[]): Promise<boolean> => {
+  const keep = (key: string, s: typeof MOVE, args: string[], error: unknown) => {
+    pending.push({ key, script: s, args });
+    log.error("payment store unreachable; the write is kept and retried", { reservation: key, error: String(error), pending: pending.length });
+  };
+  // A write that must land: tried now, but waited for only briefly (the answer has a budget),
+  // else kept and retried. Made twice at worst, which every write here tolerates.
+  const write = async (key: string, s: typeof MOVE, args: string[]): Promise<boolean | "kept"> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const slow = new Promise<"slow">((resolve) => timer = setTimeout(() => resolve("slow"), writeWaitMs));
     try {
-      return (await store.run(s, [HOLD + key], args)) === 1;
+      const answer = await Promise.race([store.run(s, [HOLD + key], args), slow]);
+      if (answer !== "slow") return answer === 1;
+      keep(key, s, args, "no answer in time");
+      return "kept";
     } catch (error) {
-      pending.push({ key, script: s, args });
-      log.error("payment store unreachable; the write is kept and retried", { reservation: key, error: String(error), pending: pending.length });
-      return true;
+      if (error instanceof StoreError && error.kind === "refused") {
+        log.error("payment store refused a write; it is not retried", { reservation: key, error: error.message });
+        return false;
+      }
+      keep(key, s, args, error);
+      return "kept";
+    } finally {
+      clearTimeout(timer);
     }
   };
   const flush = async () => {
@@ -96,8 +119,11 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500 }: Re
       try {
         await store.run(next.script, [HOLD + next.key], next.args);
         pending.shift();
-      } catch {
-        return;
+      } catch (error) {
+        if (!(error instanceof StoreError && error.kind === "refused")) return;
+        // Refused for good (a hold someone overwrote with another type): not to block the writes behind it.
+        log.error("payment store refused a kept write; it is dropped", { reservation: next.key, error: error.message });
+        pending.shift();
       }
     }
   };
@@ -121,9 +147,18 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500 }: Re
     },
     async reserve(key, expires, now, payment) {
       // Relative to our clock, as every time here is: the store's own clock plays no part.
-      const keep = expires + UNKNOWN_KEPT_SECONDS - now;
-      const keepMs = (keep < 1n ? 1n : keep > MAX_KEEP_SECONDS ? MAX_KEEP_SECONDS : keep) * 1000n;
-      const held = reservationOf(await read(store.run(RESERVE, [HOLD + key], [String(now), kept, live, String(expires), payment, replica, String(keepMs), LIVENESS])));
+      const hold = expires + UNKNOWN_KEPT_SECONDS - now;
+      const holdMs = (hold < 1n ? 1n : hold > MAX_KEEP_SECONDS ? MAX_KEEP_SECONDS : hold) * 1000n;
+      const token = randomBytes(8).toString("hex");
+      let reply: unknown;
+      try {
+        reply = await store.run(RESERVE, [HOLD + key], [String(now), kept, live, String(expires), payment, replica, String(holdMs), LIVENESS, token]);
+      } catch (error) {
+        // A command that timed out may still be run once the store wakes: what it took, if anything, is let go.
+        if (!(error instanceof StoreError && error.kind === "refused")) keep(key, RELEASE, [replica, token], error);
+        throw new ReplayStoreUnavailable(error instanceof StoreError ? `${error.kind}: ${error.message}` : String(error));
+      }
+      const held = reservationOf(reply);
       return held ? { ok: false, held } : { ok: true };
     },
     async claim(key, payment, now) {
@@ -131,10 +166,11 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500 }: Re
     },
     transition: (key, from, to, transaction) => move(key, from, to, transaction),
     async mark(key, state, transaction) {
-      await move(key, "", state, transaction);
+      const moved = await move(key, "", state, transaction);
+      return moved === "kept" ? "kept" : moved ? "recorded" : "not-ours";
     },
     async release(key) {
-      await write(key, RELEASE, [replica]);
+      await write(key, RELEASE, [replica, ""]);
     },
     get pending() {
       return pending.length;

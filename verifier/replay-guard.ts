@@ -28,6 +28,15 @@ export function reservationKey(chainId: number, token: string, from: string, non
   return `${chainId}:${token.toLowerCase()}:${from.toLowerCase()}:${nonce.toLowerCase()}`;
 }
 
+/**
+ * recorded: the store has it. kept: the store could not be asked; the write waits and is made
+ * once it can be, while the reservation still reads as before (in flight: every replica waits).
+ * A payment must not be served on a "done" that was only kept: the replica may be cut off, and
+ * another one, finding the reservation orphaned, would resolve and serve it again. not-ours:
+ * another replica holds it now (it took this one for dead), and it answers the buyer's retry.
+ */
+export type Recorded = "recorded" | "kept" | "not-ours";
+
 /** The store could not be asked: nothing is known, so no payment may be taken (503, retry later). */
 export class ReplayStoreUnavailable extends Error {
   override name = "ReplayStoreUnavailable";
@@ -40,9 +49,12 @@ export type ReplayGuard = {
   reserve(key: ReservationKey, expiresAtSeconds: bigint, nowSeconds: bigint, payment: string): Promise<{ ok: true } | { ok: false; held: Reservation }>;
   /** Claims `payment`'s unknown (or orphaned) outcome to resolve it: moves it to "resolving"; false when someone else did first. */
   claim(key: ReservationKey, payment: string, nowSeconds: bigint): Promise<boolean>;
-  /** Moves the reservation to `to` only if it is in `from`; false when someone else moved it first. */
-  transition(key: ReservationKey, from: ReservationState, to: ReservationState, transaction?: string): Promise<boolean>;
-  mark(key: ReservationKey, state: ReservationState, transaction?: string): Promise<void>;
+  /**
+   * Moves the reservation to `to` only if it is in `from`; false when someone else moved it first;
+   * "kept" when the store could not be asked and the move waits to be made (see Recorded).
+   */
+  transition(key: ReservationKey, from: ReservationState, to: ReservationState, transaction?: string): Promise<boolean | "kept">;
+  mark(key: ReservationKey, state: ReservationState, transaction?: string): Promise<Recorded>;
   release(key: ReservationKey): Promise<void>;
   /** Stops background work (a shared store's heartbeat and connection); reservations stay. */
   close?(): Promise<void>;
@@ -87,7 +99,9 @@ export function memoryReplayGuard(): ReplayGuard & { readonly size: number } {
     transition: async (key, from, to, transaction) => transition(key, from, to, transaction),
     async mark(key, state, transaction) {
       const existing = held.get(key);
-      if (existing) held.set(key, { ...existing, state, transaction: transaction ?? existing.transaction });
+      if (!existing) return "not-ours";
+      held.set(key, { ...existing, state, transaction: transaction ?? existing.transaction });
+      return "recorded";
     },
     async release(key) {
       held.delete(key);
