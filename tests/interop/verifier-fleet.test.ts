@@ -137,6 +137,28 @@ describe("a verifier fleet sharing one replay store", () => {
     }, 120_000);
   }
 
+  it("one replica, in-process holds: killed after broadcasting, restarted; the buyer's retry is served once from the chain, not asked to pay again", async () => {
+    const [first] = await fleet(1, (i) => settling(i));
+    const payer = buyer(6);
+    const before = await balanceOf(payer.address);
+    const header = await pay(first!, 6);
+    rpc.state.holdSends = true;
+    const sends = rpc.state.sendsSeen;
+    const answer = forwardAuth(first!, URI, header).catch(() => undefined);
+    while (rpc.state.sendsSeen === sends) await sleep(20);
+    first!.process.child.kill("SIGKILL");
+    await answer;
+    rpc.state.holdSends = false;
+    rpc.releaseSends(true);
+    for (let i = 0; i < 100 && (await balanceOf(payer.address)) === before; i++) await sleep(50);
+    expect(await balanceOf(payer.address)).toBe(before - PRICE);
+    // Its holds died with it: the restarted verifier sees a used nonce, asks the chain, and serves.
+    const [restarted] = await fleet(1, (i) => settling(i));
+    expect((await forwardAuth(restarted!, URI, header)).status).toBe(200);
+    expect((await forwardAuth(restarted!, URI, header)).status).toBe(402);
+    expect(await balanceOf(payer.address)).toBe(before - PRICE);
+  }, 120_000);
+
   it("answers payments 503 + Retry-After while the store is away for 10 s under load, takes no money for them, and resumes by itself", async () => {
     const replicas = await fleet(3, (i) => [...settling(i), ...sharedStore()]);
     const buyers = [2, 3, 4, 5];
