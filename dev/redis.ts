@@ -22,11 +22,14 @@ const PACKAGES = ["redis-tools", "redis-server", "libjemalloc2", "liblzf1"];
 const TRIPLET = process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
 const execFileAsync = promisify(execFile);
 
-export type RedisOptions = { port?: number; dir?: string; appendOnly?: boolean; password?: string };
+/** tls: PEM files; the server then also listens for TLS on a port of its own (RunningRedis.tlsUrl). */
+export type RedisOptions = { port?: number; dir?: string; appendOnly?: boolean; password?: string; tls?: { certFile: string; keyFile: string; caFile: string } };
 
 export type RunningRedis = {
   /** redis://127.0.0.1:PORT */
   url: string;
+  /** rediss://localhost:TLS_PORT, when started with `tls` (the certificate must name localhost). */
+  tlsUrl?: string;
   port: number;
   /** Data directory (AOF lives here); kept across restart() and kill(). */
   dir: string;
@@ -141,6 +144,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", "always"];
   args.push("--dir", dir, "--daemonize", "no", "--protected-mode", "no");
   if (options.password) args.push("--requirepass", options.password);
+  const tlsPort = options.tls ? await freePort() : undefined;
+  if (options.tls) {
+    const { certFile, keyFile, caFile } = options.tls;
+    args.push("--tls-port", String(tlsPort), "--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", caFile, "--tls-auth-clients", "no");
+  }
   // -NOAUTH is an answer from a ready server that wants a password; -LOADING is not ready.
   const ready = options.password ? /^(\+PONG|-NOAUTH)/ : /^\+PONG/;
   let proc: Running | undefined;
@@ -169,6 +177,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
   await launch();
   return {
     url: `redis://127.0.0.1:${port}`,
+    tlsUrl: tlsPort === undefined ? undefined : `rediss://localhost:${tlsPort}`,
     port,
     dir,
     pid: () => (proc && proc.child.exitCode === null && proc.child.signalCode === null ? proc.child.pid : undefined),

@@ -1,6 +1,10 @@
 // The fleet's replay guard against a real redis-server (Debian's 7.0, dev/redis.ts): the same
 // contract as the in-process guard, then what only a shared store has: replicas that die,
 // and a store that goes away and comes back.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Valkey } from "iovalkey";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonLogger } from "../adapters/log.ts";
@@ -135,6 +139,33 @@ describe("Valkey/Redis replay guard", () => {
       await good.close();
     } finally {
       await locked.stop();
+    }
+  }, 30_000);
+
+  it("reaches a store over TLS (rediss://) with the CA it is given, and refuses one it cannot trust", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "x402-redis-tls-"));
+    const file = (name: string) => join(dir, name);
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("ca.key"), "-out", file("ca.crt"), "-subj", "/CN=x402 test CA", "-days", "1");
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=localhost");
+    writeFileSync(file("ext"), "subjectAltName=DNS:localhost");
+    openssl("x509", "-req", "-in", file("server.csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file("server.crt"), "-days", "1", "-extfile", file("ext"));
+    const secure = await startRedis({ tls: { certFile: file("server.crt"), keyFile: file("server.key"), caFile: file("ca.crt") } });
+    try {
+      const trusted = connectStore({ url: secure.tlsUrl!, ca: readFileSync(file("ca.crt"), "utf8"), commandTimeoutMs: 1000 });
+      const guard = redisReplayGuard({ store: trusted, replica: "tls", log });
+      await connected(guard);
+      expect((await guard.reserve(fresh(), 100n, 10n, "p")).ok).toBe(true);
+      await guard.close!();
+      await trusted.close();
+      const untrusting = connectStore({ url: secure.tlsUrl!, commandTimeoutMs: 500 });
+      const refused = redisReplayGuard({ store: untrusting, replica: "tls-untrusted", log });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await expect(refused.peek(fresh(), 1n)).rejects.toBeInstanceOf(ReplayStoreUnavailable);
+      await refused.close!();
+      await untrusting.close();
+    } finally {
+      await secure.stop();
     }
   }, 30_000);
 });
