@@ -32,6 +32,8 @@ export const PERMIT2_ADDRESS: Address = "0x000000000022D473030F116dDEE9F6B43aC78
 export const EXACT_PERMIT2_PROXY_ADDRESS: Address = "0x402085c248EeA27D92E8b30b2C58ed07f9E20001";
 export const UPTO_PERMIT2_PROXY_ADDRESS: Address = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002";
 /** Where the local chain's OBOL-like test token lives (any free address would do). */
+/** ERC-8004's Identity Registry on Base Sepolia (and Ethereum Sepolia): ours (contracts/IdentityRegistry.sol) on the test chain. */
+export const IDENTITY_REGISTRY_ADDRESS: Address = "0x8004A818BFB912233c491871b3d84c89A494BD9e";
 export const OBOL_ADDRESS: Address = "0x0B01000000000000000000000000000000000b01";
 export const INITIAL_OBOL = 1_000n * 10n ** 18n; // 1000 OBOL, 18 decimals
 
@@ -49,6 +51,8 @@ export type Chain = {
   obol: { address: Address; abi: Abi };
   /** An EIP-3009 token other than USDC: EIP-712 domain ("EURC", "1"), 6 decimals. */
   eurc: { address: Address; abi: Abi } & TokenVariant;
+  /** ERC-8004's Identity Registry at its Base Sepolia address. */
+  identityRegistry: { address: Address; abi: Abi };
   /** viem chain object for this node, for createPublicClient/createWalletClient. */
   viemChain: ViemChain;
   stop(): Promise<void>;
@@ -64,9 +68,9 @@ const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function startChain(options: { chainId?: number } = {}): Promise<Chain> {
   const chainId = options.chainId ?? 84532;
-  const [compiled, multicall, permit2, proxy, uptoProxy, obol, eurc, port] = await Promise.all([
+  const [compiled, multicall, permit2, proxy, uptoProxy, obol, eurc, identity, port] = await Promise.all([
     compileTestUSDC(), compileContract("Multicall3"), compileContract("Permit2"), compileContract("X402ExactPermit2Proxy"), compileContract("X402UptoPermit2Proxy"),
-    compileContract("TestObol"), compileEip3009Token(EURC), freePort(),
+    compileContract("TestObol"), compileEip3009Token(EURC), compileContract("IdentityRegistry"), freePort(),
   ]);
   const rpcUrl = `http://127.0.0.1:${port}`;
 
@@ -111,7 +115,8 @@ export async function startChain(options: { chainId?: number } = {}): Promise<Ch
     await rpc(rpcUrl, "hardhat_setCode", [PERMIT2_ADDRESS, permit2.deployedBytecode]);
     await rpc(rpcUrl, "hardhat_setCode", [EXACT_PERMIT2_PROXY_ADDRESS, proxy.deployedBytecode]);
     await rpc(rpcUrl, "hardhat_setCode", [UPTO_PERMIT2_PROXY_ADDRESS, uptoProxy.deployedBytecode]);
-    return { rpcUrl, chainId, token: USDC_ADDRESS, accounts, abi: compiled.abi, obol: { address: OBOL_ADDRESS, abi: obol.abi }, eurc: { address: EURC_ADDRESS, abi: eurc.abi, ...EURC }, viemChain, stop };
+    await rpc(rpcUrl, "hardhat_setCode", [IDENTITY_REGISTRY_ADDRESS, identity.deployedBytecode]);
+    return { rpcUrl, chainId, token: USDC_ADDRESS, accounts, abi: compiled.abi, obol: { address: OBOL_ADDRESS, abi: obol.abi }, eurc: { address: EURC_ADDRESS, abi: eurc.abi, ...EURC }, identityRegistry: { address: IDENTITY_REGISTRY_ADDRESS, abi: identity.abi }, viemChain, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -25,7 +25,7 @@ export function compileTestUSDC(): Promise<Compiled> {
   return compileContract("TestUSDC");
 }
 
-export type ContractName = "TestUSDC" | "Multicall3" | "Permit2" | "X402ExactPermit2Proxy" | "X402UptoPermit2Proxy" | "TestObol";
+export type ContractName = "TestUSDC" | "Multicall3" | "Permit2" | "X402ExactPermit2Proxy" | "X402UptoPermit2Proxy" | "TestObol" | "IdentityRegistry";
 
 /** Another EIP-3009 token from TestUSDC's source: its own EIP-712 name and version, symbol and decimals. */
 export type TokenVariant = { name: string; symbol: string; version: string; decimals: number };
