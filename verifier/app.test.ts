@@ -47,3 +47,18 @@ describe("verifyFetchFastPath", () => {
     expect(verifyFetchFastPath(deps())(new Request(`http://127.0.0.1:8080${target}`))).toBeUndefined();
   });
 });
+
+describe("/.well-known/x402", () => {
+  it("lists the admitted routes under the buyer's host, and says 503 until the first route table is loaded", async () => {
+    const shared = deps();
+    const route = shared.routeByKey!("shop/llm-payment")!;
+    const app = verifierApp({ ...shared, discoverable: () => [route] });
+    const listed = await app.fetch(new Request("http://10.0.0.7:8080/.well-known/x402", { headers: { "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com" } }));
+    expect(listed.status).toBe(200);
+    const doc = await listed.json();
+    expect(doc.items.map((item: { resource: string }) => item.resource)).toEqual(["https://api.example.com/services/llm/"]);
+    const early = await verifierApp({ ...shared, ready: () => false }).fetch(new Request("http://10.0.0.7:8080/.well-known/x402"));
+    expect(early.status).toBe(503);
+    expect(early.headers.get("retry-after")).toBeTruthy();
+  });
+});

@@ -4,12 +4,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hono } from "hono";
 import type { Logger } from "../adapters/log.ts";
 import { opsApp } from "../adapters/ops-app.ts";
-import { type Answer, isSharedAnswer, refused, RETRY_AFTER_SECONDS } from "./answer.ts";
+import { type Answer, isSharedAnswer, refused, resourceUrl, RETRY_AFTER_SECONDS } from "./answer.ts";
+import { discoveryDocument } from "./discovery.ts";
+import type { PricedRoute } from "./routes/priced-route.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
 import { forwardAuth } from "./forward-auth.ts";
 import type { VerifierMetrics } from "./metrics.ts";
 
-export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean };
+/** discoverable: the routes /.well-known/x402 lists (admitted ones); `now` stamps the listing. */
+export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean; discoverable?(): readonly PricedRoute[] };
 
 /** /verify, measured and never throwing: an internal error is a 503, never a 500 (nor a 402). */
 function verify(header: (name: string) => string | null, via: string | undefined, deps: AppDeps): Answer | Promise<Answer> {
@@ -54,6 +57,14 @@ export function verifierApp(deps: AppDeps): Hono {
   app.all("/verify", async (c) => {
     const raw = c.req.raw.headers;
     return responseOf(await verify((name) => raw.get(name), c.req.query("route"), deps), deps);
+  });
+  // Reached through the gateway (manifests/verifier/well-known-route.yaml): the buyer's host is Traefik's X-Forwarded-Host.
+  app.get("/.well-known/x402", (c) => {
+    if (!deps.ready()) return c.json({ error: "no route table loaded yet; retry later" }, 503, { "retry-after": RETRY_AFTER_SECONDS });
+    const h = c.req.raw.headers;
+    const origin = resourceUrl(h.get("x-forwarded-proto"), h.get("x-forwarded-host") ?? h.get("host"), "/").slice(0, -1);
+    const body = discoveryDocument(deps.discoverable?.() ?? [], origin, new Date(Number(deps.nowSeconds()) * 1000));
+    return c.body(body, 200, { "content-type": "application/json", "cache-control": "max-age=60" });
   });
   return app;
 }

@@ -61,6 +61,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
   const guard = replayGuardFor(options, metrics);
   const deps: AppDeps = {
     routes: () => current?.table ?? noRoutes, routeByKey: (key) => current?.served(key), ready: () => current !== undefined,
+    discoverable: () => current ? current.admissions.filter((a) => a.admitted).flatMap((a) => current!.served(a.key) ?? []) : [],
     facilitator: facilitator.facilitator, guard, mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secretsOf(routes), Date.now),
     isContract, networks, meteredSettler: facilitator.meteredSettler,
