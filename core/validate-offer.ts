@@ -1,6 +1,7 @@
 // Everything that must hold for an offer to be published, in one place: the schema (as
 // the CRD states it) and the checks the CRD cannot make (known network, a payee that can
 // collect, price precision, a path that normalizes to itself). Each problem names its field.
+import { registrationIssues } from "./agent-registration.ts";
 import * as v from "valibot";
 import type { Asset } from "./assets.ts";
 import type { OperatorConfig } from "./config.ts";
@@ -50,6 +51,7 @@ export function validateOffer(name: string, rawSpec: unknown, config: OperatorCo
     if (duplicate) issues.push(duplicate);
   }
   issues.push(...dataPathIssues(name, spec, namespace));
+  if (primary.ok) issues.push(...registrationIssues(spec, primary.terms.network));
 
   const path = normalizePublicPath(spec.path ?? `/services/${name}`);
   if (typeof path !== "string") issues.push(path);
