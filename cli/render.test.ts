@@ -88,6 +88,32 @@ describe("render command", () => {
     expect(docs[1].spec.forwardAuth.address).toBe("http://v.pay:9000/verify?route=shop%2Falpha-payment");
   });
 
+  it("shows the ERC-8004 registration document an offer would publish, as comments the stream's YAML ignores", { timeout: 60_000 }, () => {
+    const agent = `
+apiVersion: obol.org/v1alpha1
+kind: ServiceOffer
+metadata: {name: agent, namespace: llm}
+spec:
+  type: inference
+  model: {name: "qwen3:0.6b", runtime: ollama}
+  upstream: {service: ollama, namespace: llm, port: 11434}
+  payment: {network: base-sepolia, payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", price: {perRequest: "0.001"}}
+  registration: {enabled: true, name: Qwen, skills: [chat]}
+status: {agentId: "7"}
+`;
+    const result = run("node", ["render", "-f", "-", "--public-url", "https://seller.example"], agent);
+    expect(result.code).toBe(0);
+    expect(parseAllDocuments(result.stdout).map((d) => d.toJS().kind)).toEqual(["PaymentRoute", "Middleware", "HTTPRoute"]);
+    const comment = result.stdout.slice(result.stdout.indexOf("# ServiceOffer llm/agent: ERC-8004 registration document (https://seller.example/.well-known/agent-registration.json)"));
+    const document = JSON.parse(comment.split("\n").slice(1).filter((line) => line.startsWith("# ")).map((line) => line.slice(2)).join("\n"));
+    expect(document).toMatchObject({
+      name: "Qwen", x402Support: true, active: true,
+      services: [{ name: "web", endpoint: "https://seller.example/services/agent" }, { name: "OASF", version: "0.8", skills: ["chat"] }],
+      registrations: [{ agentId: 7, agentRegistry: "eip155:84532:0x8004A818BFB912233c491871b3d84c89A494BD9e" }],
+    });
+    expect(run("node", ["render", "-f", "-", "--public-url", "https://seller.example/path"], agent).code).toBe(2);
+  });
+
   it("refuses usage errors with exit code 2", { timeout: 60_000 }, () => {
     expect(run("node", ["render"], "").code).toBe(2);
     expect(run("node", ["render", "-f", "-", "--gateway", "nope"], offers).code).toBe(2);

@@ -10,6 +10,8 @@ export type OperatorConfig = {
   verifierUrl: string;
   /** The verifier's data-path Service, the backend of offers served through it (dataPath: true). */
   dataPathService: { namespace: string; name: string; port: number };
+  /** The seller's public origin (scheme and host), where registration documents name the offers' endpoints. */
+  publicUrl: string;
   /** Headers Traefik copies from the verifier's 2xx answer onto the upstream request. */
   authResponseHeaders: readonly string[];
   finalizer: string;
@@ -27,6 +29,8 @@ export const DEFAULT_CONFIG: OperatorConfig = {
   gateway: { name: "traefik-gateway", namespace: "traefik", sectionName: "web" },
   verifierUrl: "http://x402-verifier.x402.svc.cluster.local:8080/verify",
   dataPathService: { namespace: "x402", name: "x402-verifier", port: 8081 },
+  // obol-stack's default base URL for the same documents.
+  publicUrl: "http://obol.stack:8080",
   authResponseHeaders: ["X-Payment-Response", "X-Payment-Payer", "Authorization"],
   finalizer: "obol.org/serviceoffer-cleanup",
   networks: DEFAULT_NETWORKS,

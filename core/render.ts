@@ -6,9 +6,12 @@ import { formatFieldIssues, toFieldIssues } from "./field-issues.ts";
 import type { KubeObject } from "./kube.ts";
 import { NOTHING_OBSERVED } from "./observed.ts";
 import { reconcile } from "./reconcile.ts";
-import { OFFER_KIND, ServiceOfferEnvelopeSchema } from "./service-offer.ts";
+import { type AgentRegistration, registrationDocument } from "./agent-registration.ts";
+import { validateOffer } from "./validate-offer.ts";
+import { OFFER_KIND, ServiceOfferEnvelopeSchema, ServiceOfferStatusSchema } from "./service-offer.ts";
 
-export type RenderedOffer = { offer: string; children: KubeObject[] };
+/** `registration`: the ERC-8004 document the offer would publish, when it enables registration. */
+export type RenderedOffer = { offer: string; children: KubeObject[]; registration?: AgentRegistration };
 export type RenderResult = { rendered: RenderedOffer[]; errors: string[] };
 
 /** `now` only stamps conditions, which render does not print; it is a parameter to keep the core clock-free. */
@@ -27,10 +30,18 @@ export function renderOffers(documents: readonly unknown[], config: OperatorConf
     const key = `${namespace}/${offer.metadata.name}`;
     const result = reconcile({ ...offer, metadata: { ...offer.metadata, namespace } }, NOTHING_OBSERVED, config, now);
     if (result.issues.length > 0) errors.push(`ServiceOffer ${key}: ${formatFieldIssues(result.issues)}`);
-    else rendered.push({ offer: key, children: result.desired });
+    else rendered.push({ offer: key, children: result.desired, registration: registrationOf(offer, namespace, config) });
   });
   rendered.sort((a, b) => (a.offer < b.offer ? -1 : a.offer > b.offer ? 1 : 0));
   return { rendered, errors };
+}
+
+function registrationOf(offer: v.InferOutput<typeof ServiceOfferEnvelopeSchema>, namespace: string, config: OperatorConfig): AgentRegistration | undefined {
+  const valid = validateOffer(offer.metadata.name, offer.spec, config, namespace);
+  if (!valid.ok) return undefined;
+  const status = v.safeParse(ServiceOfferStatusSchema, offer.status ?? {});
+  const agentId = status.success ? status.output.agentId : undefined;
+  return registrationDocument({ namespace, name: offer.metadata.name }, valid.offer.spec, valid.offer.path, valid.offer.network, config.publicUrl, agentId);
 }
 
 function isOffer(doc: unknown): boolean {
