@@ -40,4 +40,9 @@ export type VerifierDeps = {
   metrics?: VerifierMetrics;
 };
 
-export type Decision = { answer: Answer; route?: PricedRoute };
+/**
+ * settled: the payment was settled, but its "done" could not be recorded, so the answer says
+ * 503 (the buyer's retry is served once from the chain). An answer already delivered (a metered
+ * stream) still hands the buyer this receipt.
+ */
+export type Decision = { answer: Answer; route?: PricedRoute; settled?: { receipt: string } };

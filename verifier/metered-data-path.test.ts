@@ -8,6 +8,8 @@ import { Buffer } from "node:buffer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dataPath, type DataPathDeps } from "./data-path.ts";
 import { tokenCost } from "./routes/metering.ts";
+import { verifierMetrics } from "./metrics.ts";
+import { memoryReplayGuard } from "./replay-guard.ts";
 import type { PaymentContext } from "./x402/facilitator.ts";
 import { pricedRoute, scripted, SETTLED, signedUptoPayment, VALID, verifierDeps } from "./test-support.ts";
 
@@ -37,14 +39,14 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => (upstream.closeAllConnections(), upstream.close(() => r()))));
 
-function setup(settler: `0x${string}` | null = SETTLER) {
+function setup(settler: `0x${string}` | null = SETTLER, overrides: Partial<DataPathDeps> = {}) {
   const route = pricedRoute({ priceModel: "perMTok", perMTok: "1.25", price: "0.00125", upstream: { url: base, stripPrefix: "/services/llm" }, upto: { maxTokens: 4096 } });
   const settled: PaymentContext[] = [];
   const { facilitator, calls } = scripted(VALID, SETTLED);
   const settle = facilitator.settle;
   facilitator.settle = (context) => (settled.push({ ...context }), settle(context));
-  const deps: DataPathDeps = { ...verifierDeps(facilitator, { meteredSettler: () => settler ?? undefined }, route), upstreamTimeoutMs: 2000 };
-  return { route, handler: dataPath(deps), settled, calls };
+  const deps: DataPathDeps = { ...verifierDeps(facilitator, { meteredSettler: () => settler ?? undefined }, route), upstreamTimeoutMs: 2000, ...overrides };
+  return { route, handler: dataPath(deps), settled, calls, deps };
 }
 const post = (body: object, headers: Record<string, string> = {}, signal?: AbortSignal) =>
   new Request("http://api.example.com/services/llm/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal });
@@ -102,6 +104,26 @@ describe("metered payments through the data path", () => {
     const receipt = /^: x402-payment-response (\S+)$/m.exec(rest)?.[1];
     expect(decode(receipt!)).toMatchObject({ success: true, amount: String(cost(62)) });
     expect(settled.map((c) => c.charge)).toEqual([cost(62)]);
+  });
+
+  it("hands a stream its receipt and counts its revenue when it was settled but its 'done' could not be recorded (a fleet's store away)", async () => {
+    const guard = memoryReplayGuard();
+    const marks: string[] = [];
+    const mark = guard.mark;
+    // The shared store is unreachable when the settled stream is to be marked done: the write is kept.
+    guard.mark = async (key, state, transaction) => (marks.push(state), state === "done" && marks.length === 1 ? "kept" : mark(key, state, transaction));
+    const metrics = verifierMetrics();
+    const { route, handler, settled } = setup(SETTLER, { guard, metrics });
+    const body = { model: "m", max_tokens: 200, stream: true, usage: 50 };
+    const [, upto] = await uptoOffered(handler, body);
+    const accept = { ...route.accepts[0]!, scheme: "upto" as const, amount: BigInt(upto!.amount as string), v2Requirement: upto!, facilitator: SETTLER as `0x${string}`, asset: { ...route.accepts[0]!.asset, transferMethod: "permit2" as const } };
+    const response = await handler(post(body, { "payment-signature": await signedUptoPayment(accept, { nonce: "611" }) }));
+    const text = await response.text();
+    expect(decode(/^: x402-payment-response (\S+)$/m.exec(text)![1]!)).toMatchObject({ success: true, amount: String(cost(62)) });
+    expect(settled.map((c) => c.charge)).toEqual([cost(62)]);
+    expect(metrics.registry.render()).toContain(`offer_name="llm",chain="base-sepolia",asset_symbol="USDC",asset="0x036CbD53842c5426634e7929541eC2318f3dCF7e"} ${cost(62)}`);
+    // Delivered: its permit is held as used, never served a second time.
+    expect(marks.at(-1)).toBe("done");
   });
 
   it("charges a buyer who left mid-stream the usage the upstream then reports, and never more than authorized", async () => {

@@ -66,6 +66,8 @@ function streamThenCharge(verified: Verified, upstream: Response, deps: Verifier
   let charged: Promise<Decision> | undefined;
   const chargeOnce = () => (charged ??= charge(verified, meter.tokens, deps).then(async (decision) => {
     if (decision.answer.status !== 200) await holdAsUsed(verified, decision, deps);
+    // Delivered and settled, only not recorded: counted here, as no retry will come to resume it.
+    if (decision.settled) deps.metrics?.settled(verified.paid.context.route, verified.paid.context.accept, verified.paid.context.charge);
     return decision;
   }));
   const stream = new ReadableStream<Uint8Array>({
@@ -85,7 +87,7 @@ function streamThenCharge(verified: Verified, upstream: Response, deps: Verifier
         return;
       }
       const decision = await chargeOnce();
-      const receipt = decision.answer.headers["x-payment-response"];
+      const receipt = decision.answer.headers["x-payment-response"] ?? decision.settled?.receipt;
       if (receipt !== undefined) controller.enqueue(new TextEncoder().encode(`: x402-payment-response ${receipt}\n\n`));
       controller.close();
     },

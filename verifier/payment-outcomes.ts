@@ -59,7 +59,8 @@ export function waitForIt(route: PricedRoute): Decision {
  * The same authorization again, after an unknown outcome; we hold the "resolving" claim.
  * Settled: serve it once (paid). Not settled: settle afresh (undefined). Still unknown: 503 again.
  */
-export async function resume({ context, key, credentials }: Paid, transaction: string | undefined, deps: VerifierDeps): Promise<Admitted | undefined> {
+export async function resume(paid: Paid, transaction: string | undefined, deps: VerifierDeps): Promise<Admitted | undefined> {
+  const { context, key, credentials } = paid;
   const { route } = context;
   const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
   if (resolution === TIMED_OUT || resolution.kind === "unknown") {
@@ -77,7 +78,7 @@ export async function resume({ context, key, credentials }: Paid, transaction: s
   }
   const settled = resolution.transaction ?? transaction ?? "";
   const moved = await deps.guard.transition(key, "resolving", "done", settled);
-  if (moved !== true) return refusedWith(moved === "kept" ? await keptInDoubt(key, settled, route, deps) : waitForIt(route));
+  if (moved !== true) return refusedWith(moved === "kept" ? await keptInDoubt(paid, settled, deps) : waitForIt(route));
   deps.metrics?.settled(route, context.accept);
   deps.log.info("unknown settlement resolved: it landed; serving the retry", { route: route.key, transaction: settled });
   return { kind: "paid", decision: pass(context, settled, credentials) };
@@ -135,7 +136,7 @@ export async function settlePaid(paid: Paid, deps: VerifierDeps): Promise<Decisi
     return { route, answer: unknownOutcome() };
   }
   const recorded = await deps.guard.mark(key, "done", settled.transaction);
-  if (recorded !== "recorded") return recorded === "kept" ? await keptInDoubt(key, settled.transaction, route, deps) : waitForIt(route);
+  if (recorded !== "recorded") return recorded === "kept" ? await keptInDoubt(paid, settled.transaction, deps) : waitForIt(route);
   deps.metrics?.settled(route, context.accept, context.charge);
   return pass(context, settled.transaction, credentials);
 }
@@ -147,10 +148,10 @@ const NOT_RECORDED = "payments cannot be recorded right now; no payment was take
  * orphaned and serve it again. Kept as unknown with its transaction instead: the buyer's retry
  * resolves it from the chain and is served once.
  */
-async function keptInDoubt(key: string, transaction: string, route: PricedRoute, deps: VerifierDeps): Promise<Decision> {
+async function keptInDoubt({ context, key }: Paid, transaction: string, deps: VerifierDeps): Promise<Decision> {
   await deps.guard.mark(key, "unknown", transaction);
-  deps.log.error("payment settled but not recorded (store unreachable); kept as unknown for the buyer's retry", { route: route.key, transaction });
-  return { route, answer: unknownOutcome() };
+  deps.log.error("payment settled but not recorded (store unreachable); kept as unknown for the buyer's retry", { route: context.route.key, transaction });
+  return { route: context.route, answer: unknownOutcome(), settled: { receipt: receiptOf(context, transaction) } };
 }
 
 /**
@@ -168,7 +169,7 @@ async function landedBefore(paid: Paid, deps: VerifierDeps): Promise<Exclude<Adm
   if (resolution === TIMED_OUT || resolution.kind !== "settled") return undefined;
   const transaction = resolution.transaction ?? "";
   const recorded = await deps.guard.mark(key, "done", transaction);
-  if (recorded !== "recorded") return refusedWith(recorded === "kept" ? await keptInDoubt(key, transaction, route, deps) : waitForIt(route));
+  if (recorded !== "recorded") return refusedWith(recorded === "kept" ? await keptInDoubt(paid, transaction, deps) : waitForIt(route));
   deps.metrics?.settled(route, context.accept);
   deps.log.warn("a used nonce was this payment, settled before its hold was lost; serving it once", { route: route.key, transaction });
   return { kind: "paid", decision: pass(context, transaction, credentials) };
@@ -201,14 +202,19 @@ export function unknownOutcome() {
 }
 
 /** Every header value here is one we made or validated: base64, an address checked by the schema, a Secret checked when read. */
-function pass({ route, accept, payment, charge }: PaymentContext, transaction: string, credentials: string | undefined): Decision {
+function pass(context: PaymentContext, transaction: string, credentials: string | undefined): Decision {
+  const payer = context.payment.authorization.from;
+  const headers: Record<string, string> = { "x-payment-response": receiptOf(context, transaction), "x-payment-payer": payer };
+  if (credentials !== undefined) headers.authorization = credentials;
+  return { route: context.route, answer: allowed(headers) };
+}
+
+/** The settlement receipt (X-PAYMENT-RESPONSE), base64 JSON; upto says what it settled, which may be less than the maximum. */
+function receiptOf({ accept, payment, charge }: PaymentContext, transaction: string): string {
   const payer = payment.authorization.from;
   const network = networkIdFor(payment.version, accept.network);
-  // upto says what it settled, which may be less than the maximum authorized.
   const settlement = accept.scheme === "upto" ? { success: true, transaction, network, payer, amount: String(charge ?? accept.amount) } : { success: true, transaction, network, payer };
-  const headers: Record<string, string> = { "x-payment-response": base64Json(settlement), "x-payment-payer": payer };
-  if (credentials !== undefined) headers.authorization = credentials;
-  return { route, answer: allowed(headers) };
+  return base64Json(settlement);
 }
 
 export function refuse(route: PricedRoute, resource: string, reason: string, message: string, deps: VerifierDeps): Decision {
