@@ -266,7 +266,19 @@ describe("a verifier fleet behind Traefik", () => {
     const paidByBuyers = balancesBefore.reduce((sum, before, i) => sum + before - balancesAfter[i]!, 0n);
     const payeeGot = (await usdcBalance(stack, stack.payTo)) - payeeBefore;
     const receipts = outcomes.filter((o) => o.transaction);
-    const settledOnChain = await Promise.all(receipts.map((o) => wallet.getTransactionReceipt({ hash: o.transaction as `0x${string}` }).then((r) => r.status === "success", () => false)));
+    // Read 50 at a time, a failed read tried again: tens of thousands at once would swamp the chain's RPC.
+    const settledOnChain: boolean[] = [];
+    const succeeded = async (hash: `0x${string}`) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return (await wallet.getTransactionReceipt({ hash })).status === "success";
+        } catch (error) {
+          if (attempt >= 3) throw error;
+          await sleep(200);
+        }
+      }
+    };
+    for (let i = 0; i < receipts.length; i += 50) settledOnChain.push(...await Promise.all(receipts.slice(i, i + 50).map((o) => succeeded(o.transaction as `0x${string}`))));
     const gatewayErrors = outcomes.flatMap((o) => o.gatewayErrorsAt ?? []);
     const outsideKills = gatewayErrors.filter((at) => !kills.some((k) => at >= k && at <= k + KILL_WINDOW_MS));
     console.log(JSON.stringify({
