@@ -78,14 +78,13 @@ export type RedisReplayGuard = ReplayGuard & { /** Writes waiting for the store 
 
 export function redisReplayGuard({ store, replica, log, retryEveryMs = 500, writeWaitMs = 150 }: RedisGuardOptions): RedisReplayGuard {
   const kept = String(UNKNOWN_KEPT_SECONDS);
-  const live = LIVE;
   const LIVENESS = String(LIVENESS_MS);
   const pending: { key: string; script: typeof MOVE; args: string[] }[] = [];
   const read = async <T>(work: Promise<T>): Promise<T> => {
     try {
       return await work;
     } catch (error) {
-      throw new ReplayStoreUnavailable(error instanceof StoreError ? `${error.kind}: ${error.message}` : String(error));
+      throw unavailable(error);
     }
   };
   const keep = (key: string, s: typeof MOVE, args: string[], error: unknown) => {
@@ -143,7 +142,7 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500, writ
   const move = (key: string, from: ReservationState | "", to: ReservationState, transaction?: string) => write(key, MOVE, [from, to, transaction ?? "", replica]);
   return {
     async peek(key, now) {
-      return reservationOf(await read(store.run(PEEK, [HOLD + key], [String(now), kept, live])));
+      return reservationOf(await read(store.run(PEEK, [HOLD + key], [String(now), kept, LIVE])));
     },
     async reserve(key, expires, now, payment) {
       // Relative to our clock, as every time here is: the store's own clock plays no part.
@@ -152,17 +151,17 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500, writ
       const token = randomBytes(8).toString("hex");
       let reply: unknown;
       try {
-        reply = await store.run(RESERVE, [HOLD + key], [String(now), kept, live, String(expires), payment, replica, String(holdMs), LIVENESS, token]);
+        reply = await store.run(RESERVE, [HOLD + key], [String(now), kept, LIVE, String(expires), payment, replica, String(holdMs), LIVENESS, token]);
       } catch (error) {
         // A command that timed out may still be run once the store wakes: what it took, if anything, is let go.
         if (!(error instanceof StoreError && error.kind === "refused")) keep(key, RELEASE, [replica, token], error);
-        throw new ReplayStoreUnavailable(error instanceof StoreError ? `${error.kind}: ${error.message}` : String(error));
+        throw unavailable(error);
       }
       const held = reservationOf(reply);
       return held ? { ok: false, held } : { ok: true };
     },
     async claim(key, payment, now) {
-      return (await read(store.run(CLAIM, [HOLD + key], [String(now), kept, live, payment, replica, LIVENESS]))) === 1;
+      return (await read(store.run(CLAIM, [HOLD + key], [String(now), kept, LIVE, payment, replica, LIVENESS]))) === 1;
     },
     transition: (key, from, to, transaction) => move(key, from, to, transaction),
     async mark(key, state, transaction) {
@@ -182,6 +181,10 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500, writ
       await store.del(LIVE + replica).catch(() => undefined);
     },
   };
+}
+
+function unavailable(error: unknown): ReplayStoreUnavailable {
+  return new ReplayStoreUnavailable(error instanceof StoreError ? `${error.kind}: ${error.message}` : String(error));
 }
 
 const STATES: readonly ReservationState[] = ["in-flight", "unknown", "resolving", "done"];
