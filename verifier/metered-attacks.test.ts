@@ -290,6 +290,22 @@ describe("a broken facilitator at the end of a metered answer", () => {
     }
   });
 
+  it("a retry resolved as landed says, and charged, what the chain shows moved, never the permit's maximum", async () => {
+    for (const [i, tokens] of [0, 1, 42, 5000].entries()) {
+      const s = setup({ kind: "unknown", message: "lost" });
+      const body = { model: "m", max_tokens: 6000 };
+      const { header, max } = await permitFor(s, body, String(760 + i));
+      expect((await s.handler(paid(header, body))).status).toBe(503);
+      s.setResolve({ kind: "settled", transaction: `0x${"cd".repeat(32)}`, amount: cost(tokens) });
+      const retry = await s.handler(paid(header, body));
+      expect(retry.status).toBe(200);
+      const receipt = decode(retry.headers.get("payment-response")!);
+      expect([receipt.amount, receipt.transaction]).toEqual([String(cost(tokens)), `0x${"cd".repeat(32)}`]);
+      expect(cost(tokens) < max).toBe(true);
+      expect(s.calls.settle).toBe(1); // resolved from the chain, not settled again
+    }
+  });
+
   it("stream: delivered before its settlement went unknown, its permit counts as used and never buys a second answer", async () => {
     const s = setup({ kind: "unknown", message: "lost" });
     const body = { model: "m", max_tokens: 100, stream: true };

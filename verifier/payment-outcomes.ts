@@ -10,7 +10,7 @@ import type { PaymentContext, SettleOutcome } from "./x402/facilitator.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
 import type { Reservation } from "./replay-guard.ts";
-import { NONCE_USED, REASON } from "./x402/reasons.ts";
+import { MAYBE_NONCE_USED, REASON } from "./x402/reasons.ts";
 
 /** Starting a settlement with less time than this left would make its outcome unknown for sure. */
 export const MIN_SETTLE_MS = 1000;
@@ -60,7 +60,7 @@ export function waitForIt(route: PricedRoute): Decision {
  * Settled: serve it once (paid). Not settled: settle afresh (undefined). Still unknown: 503 again.
  */
 export async function resume(paid: Paid, transaction: string | undefined, deps: VerifierDeps): Promise<Admitted | undefined> {
-  const { context, key, credentials } = paid;
+  const { context, key } = paid;
   const { route } = context;
   const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
   if (resolution === TIMED_OUT || resolution.kind === "unknown") {
@@ -76,12 +76,26 @@ export async function resume(paid: Paid, transaction: string | undefined, deps: 
     // Ours again to settle afresh; unless another replica took it over meanwhile (it took us for dead).
     return (await deps.guard.transition(key, "resolving", "in-flight")) ? undefined : refusedWith(waitForIt(route));
   }
-  const settled = resolution.transaction ?? transaction ?? "";
+  const settled = landed(context, resolution) || (transaction ?? "");
   const moved = await deps.guard.transition(key, "resolving", "done", settled);
   if (moved !== true) return refusedWith(moved === "kept" ? await keptInDoubt(paid, settled, deps) : waitForIt(route));
-  deps.metrics?.settled(route, context.accept);
   deps.log.info("unknown settlement resolved: it landed; serving the retry", { route: route.key, transaction: settled });
-  return { kind: "paid", decision: pass(context, settled, credentials) };
+  return servedSettled(paid, settled, deps);
+}
+
+/**
+ * The chain shows this payment landed: what it charged is what moved, which for upto may be
+ * less than authorized (the receipt and the revenue say so, not the maximum). Its transaction.
+ */
+function landed(context: PaymentContext, resolution: { transaction?: string; amount?: bigint }): string {
+  if (context.accept.scheme === "upto" && resolution.amount !== undefined) context.charge = resolution.amount;
+  return resolution.transaction ?? "";
+}
+
+/** Settled earlier and now recorded as done: counted and served once, with its receipt. */
+function servedSettled({ context, credentials }: Paid, transaction: string, deps: VerifierDeps): Exclude<Admitted, Verified> {
+  deps.metrics?.settled(context.route, context.accept, context.charge);
+  return { kind: "paid", decision: pass(context, transaction, credentials) };
 }
 
 /**
@@ -100,7 +114,7 @@ export async function verifyPaid(paid: Paid, deps: VerifierDeps): Promise<Admitt
     return refusedWith(await letGo(paid, deps, () => unavailable("payment verification is unavailable; no payment was taken, retry later")));
   }
   if (verified.kind === "invalid") {
-    const landed = NONCE_USED.has(verified.reason) ? await landedBefore(paid, deps) : undefined;
+    const landed = MAYBE_NONCE_USED.has(verified.reason) ? await landedBefore(paid, deps) : undefined;
     return landed ?? refusedWith(await letGo(paid, deps, () => paymentRefused(route, resource, verified.reason, verified.message, deps)));
   }
   deps.metrics?.verified(route);
@@ -123,7 +137,7 @@ export async function settlePaid(paid: Paid, deps: VerifierDeps): Promise<Decisi
   }
   const settled = await beforeDeadline(deadline, deps.facilitator.settle(context)).then((v) => v === TIMED_OUT ? outOfTime : v);
   if (settled.kind === "failed") {
-    const landed = NONCE_USED.has(settled.reason) ? await landedBefore(paid, deps) : undefined;
+    const landed = MAYBE_NONCE_USED.has(settled.reason) ? await landedBefore(paid, deps) : undefined;
     return landed?.decision ?? letGo(paid, deps, () => paymentRefused(route, resource, settled.reason, settled.message, deps));
   }
   if (settled.kind === "unavailable") {
@@ -161,18 +175,17 @@ async function keptInDoubt({ context, key }: Paid, transaction: string, deps: Ve
  * less, undefined (the refusal stands, as it did before). Only when settling: verify-only takes nothing.
  */
 async function landedBefore(paid: Paid, deps: VerifierDeps): Promise<Exclude<Admitted, Verified> | undefined> {
-  const { context, key, credentials } = paid;
+  const { context, key } = paid;
   const { route } = context;
   if (deps.mode !== "settle" || context.retry) return undefined;
   const resolution = await beforeDeadline(context.deadline, deps.facilitator.resolve(context).catch((error) => ({ kind: "unknown" as const, message: String(error) })));
   // Only a transfer the chain shows paid this route for this very payment overturns the refusal.
   if (resolution === TIMED_OUT || resolution.kind !== "settled") return undefined;
-  const transaction = resolution.transaction ?? "";
+  const transaction = landed(context, resolution);
   const recorded = await deps.guard.mark(key, "done", transaction);
   if (recorded !== "recorded") return refusedWith(recorded === "kept" ? await keptInDoubt(paid, transaction, deps) : waitForIt(route));
-  deps.metrics?.settled(route, context.accept);
   deps.log.warn("a used nonce was this payment, settled before its hold was lost; serving it once", { route: route.key, transaction });
-  return { kind: "paid", decision: pass(context, transaction, credentials) };
+  return servedSettled(paid, transaction, deps);
 }
 
 /** After a definite "not paid": the hold is freed and the buyer told why, unless this is a retry of a payment in doubt. */

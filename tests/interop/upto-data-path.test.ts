@@ -75,16 +75,25 @@ spec:
     facilitator = official.url;
   }
   const [port, proxyPort] = [await freePort(), await freePort()];
-  const verifier: Running = start(mode.runtime, "main.ts", [
-    "verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--data-path-listen", `127.0.0.1:${proxyPort}`,
-    "--facilitator", facilitator, "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", join(dir, "settlement.key"),
-  ]);
+  let verifier: Running;
+  const startVerifier = async () => {
+    verifier = start(mode.runtime, "main.ts", [
+      "verifier", "--routes", join(dir, "routes.yaml"), "--listen", `127.0.0.1:${port}`, "--data-path-listen", `127.0.0.1:${proxyPort}`,
+      "--facilitator", facilitator, "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", join(dir, "settlement.key"),
+    ]);
+    await waitFor("verifier ready", () => httpReady(`http://127.0.0.1:${port}/readyz`), 30_000, verifier);
+  };
+  await startVerifier();
   stops.push(() => verifier.stop());
-  await waitFor("verifier ready", () => httpReady(`http://127.0.0.1:${port}/readyz`), 30_000, verifier);
-  return { base: `http://127.0.0.1:${proxyPort}/services/llm`, stop: async () => { for (const stop of stops.reverse()) await stop(); } };
+  return {
+    base: `http://127.0.0.1:${proxyPort}/services/llm`,
+    /** Stopped and started again: its in-process holds are gone. */
+    restart: async () => (await verifier.stop(), await startVerifier()),
+    stop: async () => { for (const stop of stops.reverse()) await stop(); },
+  };
 }
 
-type Mode = { facilitator: "local" | "remote"; runtime: "node" | "deno"; payTo: number; jsonBuyer: number; streamBuyer: number };
+type Mode = { facilitator: "local" | "remote"; runtime: "node" | "deno"; payTo: number; jsonBuyer: number; streamBuyer: number; restartBuyer: number };
 
 const usdcOf = (address: `0x${string}`) => createPublicClient({ chain: chain.viemChain, transport: viemHttp(chain.rpcUrl) }).readContract({ address: chain.token, abi: erc20Abi, functionName: "balanceOf", args: [address] });
 
@@ -133,8 +142,31 @@ describe(`metered payments through the data path, with the official upto client:
     expect(receipt).toMatchObject({ success: true, amount: String(cost(89)), transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
     expect(await usdcOf(account.address)).toBe(before - cost(89));
   });
+
+  it("a stream paid before the verifier lost its hold (a restart) is served once more to the same payment, its receipt saying what moved, not the maximum", async () => {
+    const { account, client } = await meteredBuyer(mode.restartBuyer);
+    let sent: Request | undefined;
+    const capture: typeof fetch = (input, init) => {
+      const request = new Request(input, init);
+      if (request.headers.has("payment-signature")) sent = request.clone();
+      return fetch(request);
+    };
+    const before = await usdcOf(account.address);
+    const body = { model: "m", max_tokens: 500, stream: true, completion: 77 };
+    expect((await wrapFetchWithPayment(capture, client)(`${base}/v1/chat/completions`, chat(body))).status).toBe(200);
+    await verifier.restart();
+    const again = sent!.clone();
+    const retry = await fetch(sent!);
+    expect(retry.status).toBe(200);
+    await retry.text();
+    const receipt = JSON.parse(Buffer.from(retry.headers.get("payment-response")!, "base64").toString());
+    expect(receipt).toMatchObject({ success: true, amount: String(cost(89)) });
+    expect(await usdcOf(account.address)).toBe(before - cost(89));
+    // Once: the next retry finds it done.
+    expect((await fetch(again)).status).toBe(402);
+  });
 });
 }
 
-meteredFlow({ facilitator: "local", runtime: "node", payTo: 9, jsonBuyer: 2, streamBuyer: 3 });
-meteredFlow({ facilitator: "remote", runtime: "deno", payTo: 8, jsonBuyer: 4, streamBuyer: 5 });
+meteredFlow({ facilitator: "local", runtime: "node", payTo: 9, jsonBuyer: 2, streamBuyer: 3, restartBuyer: 6 });
+meteredFlow({ facilitator: "remote", runtime: "deno", payTo: 8, jsonBuyer: 4, streamBuyer: 5, restartBuyer: 7 });

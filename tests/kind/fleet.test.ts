@@ -9,13 +9,14 @@
 import { registerExactEvmScheme } from "@x402/evm/exact/client";
 import { UptoEvmScheme } from "@x402/evm/upto/client";
 import { wrapFetchWithPayment as wrapV2, x402Client } from "@x402/fetch";
-import { createWalletClient, erc20Abi, http, maxUint256, publicActions } from "viem";
+import { createWalletClient, erc20Abi, http, maxUint256, parseEventLogs, publicActions } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createPaymentHeader } from "x402/client";
 import { wrapFetchWithPayment as wrapV1 } from "x402-fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import path from "node:path";
 import type { DiscoveryResourcesResponse } from "@x402/extensions";
+import { sameAddress } from "../../core/pay-to.ts";
 import { apply, readManifests } from "../../dev/apply.ts";
 import { PERMIT2_ADDRESS } from "../../dev/chain/chain.ts";
 import { applyOffer, offerPath, usdcBalance, viaGateway, waitReady } from "../../dev/cluster-helpers.ts";
@@ -267,18 +268,31 @@ describe("a verifier fleet behind Traefik", () => {
     const payeeGot = (await usdcBalance(stack, stack.payTo)) - payeeBefore;
     const receipts = outcomes.filter((o) => o.transaction);
     // Read 50 at a time, a failed read tried again: tens of thousands at once would swamp the chain's RPC.
-    const settledOnChain: boolean[] = [];
-    const succeeded = async (hash: `0x${string}`) => {
+    // What each receipt's transaction moved from these buyers to the payee, by the token's Transfer logs.
+    const movedOnChain: (bigint | undefined)[] = [];
+    const moved = async (hash: `0x${string}`) => {
       for (let attempt = 0; ; attempt++) {
         try {
-          return (await wallet.getTransactionReceipt({ hash })).status === "success";
+          const receipt = await wallet.getTransactionReceipt({ hash });
+          if (receipt.status !== "success") return undefined;
+          const transfers = parseEventLogs({ abi: erc20Abi, eventName: "Transfer", logs: receipt.logs }).filter((l) =>
+            sameAddress(l.address, stack.chain.token) && addresses.some((a) => sameAddress(a, l.args.from)) && sameAddress(l.args.to, stack.payTo)
+          );
+          return transfers.reduce((sum, l) => sum + l.args.value, 0n);
         } catch (error) {
           if (attempt >= 3) throw error;
           await sleep(200);
         }
       }
     };
-    for (let i = 0; i < receipts.length; i += 50) settledOnChain.push(...await Promise.all(receipts.slice(i, i + 50).map((o) => succeeded(o.transaction as `0x${string}`))));
+    for (let i = 0; i < receipts.length; i += 50) movedOnChain.push(...await Promise.all(receipts.slice(i, i + 50).map((o) => moved(o.transaction as `0x${string}`))));
+    const settledOnChain = movedOnChain.map((m) => m !== undefined);
+    /** Receipts that say another amount than their transaction moved: shown whole, with the replicas' logs of that moment. */
+    const misstated = receipts.flatMap((o, i) => movedOnChain[i] === o.charged ? [] : [{ ...o, charged: String(o.charged), movedOnChain: String(movedOnChain[i]) }]);
+    if (misstated.length > 0) {
+      const around = (at: number) => fleet.replicas.flatMap((r) => r.process.output().split("\n").filter((l) => /"level":"(error|warn)"/.test(l) && Math.abs(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? "") - at) < 30_000));
+      console.log(`receipts that misstate their charge: ${JSON.stringify(misstated.slice(0, 5), null, 2)}\n${around(misstated[0]!.at).slice(-20).join("\n")}`);
+    }
     const gatewayErrors = outcomes.flatMap((o) => o.gatewayErrorsAt ?? []);
     const outsideKills = gatewayErrors.filter((at) => !kills.some((k) => at >= k && at <= k + KILL_WINDOW_MS));
     console.log(JSON.stringify({
@@ -306,6 +320,7 @@ describe("a verifier fleet behind Traefik", () => {
     expect(outcomes.filter((o) => !o.paid && o.statuses.at(-1) === 200)).toEqual([]);
     // Every settled payment was served exactly once, and no buyer paid twice: what the buyers paid
     // is what their receipts say they were charged, and the payee got exactly that.
+    expect(misstated).toEqual([]);
     expect(paidByBuyers).toBe(summary.chargedByReceipts);
     expect(payeeGot).toBe(paidByBuyers);
     expect(new Set(receipts.map((o) => o.transaction)).size).toBe(receipts.length);

@@ -58,7 +58,7 @@ describe("localFacilitator paying through Permit2", () => {
     expect(await balance(paying.payment.authorization.from)).toBe(buyerBefore - 10n ** 15n);
     expect(await f.verify(paying)).toMatchObject({ kind: "invalid", reason: "payment_already_used" });
     expect(await f.settle(paying)).toMatchObject({ kind: "failed" });
-    expect(await resolveOnChain(reader, paying)).toEqual({ kind: "settled", transaction: (settled as { transaction: string }).transaction });
+    expect(await resolveOnChain(reader, paying)).toEqual({ kind: "settled", transaction: (settled as { transaction: string }).transaction, amount: 10n ** 15n });
     expect(await balance(seller())).toBe(sellerBefore + 10n ** 15n);
   });
 

@@ -38,7 +38,8 @@ export type PaymentContext = {
 };
 
 export type Resolution =
-  | { kind: "settled"; transaction?: string }
+  /** `amount`: what the chain shows it moved (an upto settlement may move less than authorized), where read. */
+  | { kind: "settled"; transaction?: string; amount?: bigint }
   /**
    * It did not land. With `refusal`: it never can (its nonce went to a cancellation or to
    * another transfer), so the buyer is refused; without: settle it afresh.

@@ -38,7 +38,7 @@ export async function resolvePermit2OnChain(client: PublicClient, payment: Permi
       if (moved === undefined || (metered ? moved > value : moved !== value) || !transfer.transactionHash) continue;
       const transaction = await client.getTransaction({ hash: transfer.transactionHash });
       if (!transaction.to || !sameAddress(transaction.to, metered ? UPTO_PROXY : EXACT_PROXY)) continue;
-      if (settlesThisPermit(transaction.input, payment, token, metered ? moved : undefined)) return { kind: "settled", transaction: transfer.transactionHash as Hash };
+      if (settlesThisPermit(transaction.input, payment, token, metered ? moved : undefined)) return { kind: "settled", transaction: transfer.transactionHash as Hash, amount: moved };
     }
     if (invalidations.some((l) => l.args.word === word && ((l.args.mask ?? 0n) & bit) !== 0n)) {
       return { kind: "not-settled", refusal: { reason: REASON.alreadyUsed, message: "this permit's nonce was canceled by its owner" } };

@@ -31,6 +31,13 @@ export const REASON = {
 export const NONCE_USED = new Set(["invalid_exact_evm_nonce_already_used", REASON.alreadyUsed, "duplicate_settlement", "permit2_invalid_nonce"]);
 
 /**
+ * Refusals of a first attempt that may hide a used nonce, so the chain is asked whether this very
+ * payment landed before its hold was lost: the official upto facilitator reports a used Permit2
+ * nonce as a failed simulation (Permit2's revert, not decoded), as the interop suite shows.
+ */
+export const MAYBE_NONCE_USED = new Set([...NONCE_USED, "permit2_simulation_failed"]);
+
+/**
  * A settlement refused for one of these reasons moved no money: the facilitator refused
  * before sending, or a simulation failed. The buyer gets 402 and may pay again. Any other
  * answer (a reverted or pending transaction, "transaction_failed", which the official

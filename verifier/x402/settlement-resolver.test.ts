@@ -48,7 +48,7 @@ describe("resolveOnChain", () => {
   it("finds a landed payment from the token's logs, whatever the facilitator said of its transaction", async () => {
     const payment = await authorize(seller, 1000n);
     const hash = await execute(payment);
-    expect(await resolve(payment)).toEqual({ kind: "settled", transaction: hash });
+    expect(await resolve(payment)).toEqual({ kind: "settled", transaction: hash, amount: 1000n });
   });
 
   it("finds a payment that landed just after an earlier lookup (no stale view of the chain's head)", async () => {
@@ -57,7 +57,7 @@ describe("resolveOnChain", () => {
     expect(await resolve(first)).toMatchObject({ kind: "settled" });
     const second = await authorize(seller, 1000n);
     const hash = await execute(second);
-    expect(await resolve(second)).toEqual({ kind: "settled", transaction: hash });
+    expect(await resolve(second)).toEqual({ kind: "settled", transaction: hash, amount: 1000n });
   });
 
   it("says an unused authorization has not landed, so that it may be settled again (the token moves money once per nonce)", async () => {
@@ -95,7 +95,7 @@ describe("resolveOnChain", () => {
     const hash = await wallet.writeContract({ address: MULTICALL3_ADDRESS, abi: aggregate, functionName: "aggregate", args: [[call(decoy), call(other)]] });
     expect((await reader.waitForTransactionReceipt({ hash })).status).toBe("success");
     expect(await resolve(payment)).toMatchObject({ kind: "not-settled", refusal: { reason: "payment_already_used" } });
-    expect(await resolve(other)).toEqual({ kind: "settled", transaction: hash });
+    expect(await resolve(other)).toEqual({ kind: "settled", transaction: hash, amount: other.authorization.value });
   });
 
   it("does not count a canceled authorization", async () => {

@@ -42,7 +42,7 @@ export async function resolveOnChain(client: PublicClient, { payment, accept }: 
         t.transactionHash === use.transactionHash && t.logIndex === (use.logIndex ?? -2) + 1 &&
         sameAddress(t.args.from!, from) && sameAddress(t.args.to!, to) && t.args.value === value
       );
-      if (paid?.transactionHash) return { kind: "settled", transaction: paid.transactionHash as Hash };
+      if (paid?.transactionHash) return { kind: "settled", transaction: paid.transactionHash as Hash, amount: value };
     }
     // Used by something we can see that is not this transfer: this authorization can never land now.
     if (usedLogs.length > 0 || canceled.length > 0) {
