@@ -163,7 +163,7 @@ describe("the Permit2 settlement resolver fed a lying RPC", () => {
   it("counts as settled only a transfer in a transaction calling the exact proxy with this very permit", async () => {
     const p = await payment();
     expect(await resolvePermit2OnChain(client({ bitmap: bitOf(p), transfers: [transfer(p)], transaction: { to: EXACT_PERMIT2_PROXY_ADDRESS, input: settleInput(p) } }), p, TOKEN))
-      .toEqual({ kind: "settled", transaction: TX });
+      .toEqual({ kind: "settled", transaction: TX, amount: p.authorization.value });
   });
 
   it.each<[string, (p: Permit2Payment, other: Permit2Payment) => Fake]>([
