@@ -92,6 +92,22 @@ export function registrationDocument(id: OfferIdentity, spec: ServiceOfferSpec, 
   return document;
 }
 
+/**
+ * The agentURI an offer registers: the host's registration document, narrowed to this offer.
+ * One URI per offer, so that the registry's logs tell each offer's registration apart.
+ */
+export function agentUriOf(publicUrl: string, id: Pick<OfferIdentity, "namespace" | "name">): string {
+  return `${publicUrl.replace(/\/+$/, "")}${REGISTRATION_PATH}?agent=${id.namespace}/${id.name}`;
+}
+
+/** A document as a data: URI, for what must outlive the seller's host (a tombstone). */
+export function dataUriOf(document: AgentRegistration): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(document));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `data:application/json;base64,${btoa(binary)}`;
+}
+
 /** What is left once the offer is gone: the same agent, marked inactive and not paid through x402. */
 export function tombstoneOf(document: AgentRegistration): AgentRegistration {
   return { ...document, description: `${document.description} (deactivated)`, x402Support: false, active: false };

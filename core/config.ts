@@ -16,6 +16,11 @@ export type OperatorConfig = {
   authResponseHeaders: readonly string[];
   finalizer: string;
   networks: readonly Network[];
+  /**
+   * The account that registers offers on ERC-8004 registries (its key is the registrar's), if
+   * any: a deleted offer registered by it is let go only once its tombstone is on chain.
+   */
+  registrationAccount?: string;
   /** Wait for the verifier to admit a PaymentRoute before calling the gate ready. */
   requireAdmission: boolean;
   /**

@@ -17,6 +17,8 @@ import { finalizersWeRemove, type OfferIdentity } from "./ownership.ts";
 import type { ServiceOfferEnvelope, ServiceOfferStatus } from "./service-offer.ts";
 import { validateOffer } from "./validate-offer.ts";
 import { readStatus, sameStatus } from "./offer-status.ts";
+import { gatedOnRegistration } from "./registered-condition.ts";
+import { registrationReleased } from "./registration-plan.ts";
 import { type OfferEvent, transitions } from "./transitions.ts";
 
 export type ReconcileResult = {
@@ -62,7 +64,7 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
   const hasFinalizer = finalizers.includes(config.finalizer);
   const previous = readStatus(offer.status);
 
-  if (offer.metadata.deletionTimestamp) return finalize(observed, finalizersWeRemove(config.finalizer).some((f) => finalizers.includes(f)), previous);
+  if (offer.metadata.deletionTimestamp) return finalize(observed, finalizersWeRemove(config.finalizer).some((f) => finalizers.includes(f)), previous, config);
 
   const validation = validateOffer(id.name, offer.spec, config, id.namespace);
   const generation = offer.metadata.generation;
@@ -114,7 +116,7 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
   const publish = !httpRouteView.inPlace && installed(httpRouteView) && (httpRouteView.current !== undefined || gate.status === "True");
   const routeAfter = publish ? afterApply(httpRouteView) : httpRouteView;
   const route = routePublished(routeAfter, grantView && after(grantView), gate.status === "True", observed, config, names, valid);
-  const ready = deriveReady({ UpstreamHealthy: health, PaymentGateReady: gate, RoutePublished: route });
+  const ready = gatedOnRegistration(deriveReady({ UpstreamHealthy: health, PaymentGateReady: gate, RoutePublished: route }), valid.spec, previous);
   const states: [ConditionType, ConditionState][] = [
     ["UpstreamHealthy", health], ["PaymentGateReady", gate], ["RoutePublished", route], ["Ready", ready],
   ];
@@ -149,11 +151,13 @@ function onlyTheGateMoves(previous: ServiceOfferStatus, health: ConditionState, 
 }
 
 /** With the offer being deleted: take the route off the gateway, remove what the garbage collector cannot, then let go. */
-function finalize(observed: Observed, hasFinalizer: boolean, previous: ServiceOfferStatus): ReconcileResult {
+function finalize(observed: Observed, hasFinalizer: boolean, previous: ServiceOfferStatus, config: OperatorConfig): ReconcileResult {
   const base = { desired: [], apply: [], status: previous, statusChanged: false, issues: [], events: [] };
   if (!hasFinalizer) return { ...base, delete: [] };
   const cleanup = observed.children.map(refOf).filter((ref) => ref.kind === HTTP_ROUTE.kind || ref.kind === REFERENCE_GRANT.kind);
   if (cleanup.length > 0) return { ...base, delete: deletionOrder(cleanup) };
+  // An agent we registered is marked inactive on chain (its tombstone) before the offer goes.
+  if (!registrationReleased({ agentId: previous.agentId, book: previous.registration ?? {} }, config.registrationAccount)) return { ...base, delete: [], requeueAfterSeconds: config.recheckSeconds.pending };
   return { ...base, delete: [], finalizer: "remove", events: [CLEANED_UP] };
 }
 

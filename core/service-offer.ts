@@ -113,6 +113,12 @@ export const ServiceOfferStatusSchema = v.looseObject({
   endpoint: v.optional(v.string()),
   agentId: v.optional(v.string()),
   registrationTxHash: v.optional(v.string()),
+  /** The registrar's bookkeeping (core/registration-plan.ts): the URI registered, a nonce reserved, a tombstone written. */
+  registration: v.optional(v.looseObject({
+    uri: v.optional(v.string()),
+    pending: v.optional(v.object({ account: v.string(), nonce: v.number(), fromBlock: v.string() })),
+    tombstoned: v.optional(v.boolean()),
+  })),
 });
 export type ServiceOfferStatus = v.InferOutput<typeof ServiceOfferStatusSchema>;
 
