@@ -9,6 +9,7 @@ import { startManager } from "../controller/manager.ts";
 import { kubeClient } from "../kube/client.ts";
 import { loadClusterAccess } from "../kube/kubeconfig.ts";
 import { CONFIG_HELP, CONFIG_OPTIONS, configFromFlags, UsageError } from "./config-flags.ts";
+import { REGISTRATION_HELP, REGISTRATION_OPTIONS, registrationFromFlags } from "./registration-flags.ts";
 import { untilSignal } from "./signals.ts";
 
 export const CONTROLLER_HELP = `Usage: controller [options]
@@ -30,7 +31,7 @@ Options (each also from the environment variable named):
       --concurrency N         offers reconciled at once (X402_CONCURRENCY; default 4)
       --no-admission-wait     publish the route without waiting for the verifier to admit the
                               PaymentRoute (X402_ADMISSION_WAIT=false)
-${CONFIG_HELP}`;
+${CONFIG_HELP}${REGISTRATION_HELP}`;
 
 export async function controllerCommand(args: string[], out: (t: string) => void): Promise<number> {
   const env = process.env;
@@ -39,7 +40,7 @@ export async function controllerCommand(args: string[], out: (t: string) => void
     options: {
       kubeconfig: { type: "string" }, listen: { type: "string" }, "leader-elect": { type: "boolean" }, lease: { type: "string" },
       identity: { type: "string" }, probe: { type: "string" }, "probe-interval": { type: "string" }, "probe-timeout": { type: "string" },
-      concurrency: { type: "string" }, "no-admission-wait": { type: "boolean" }, help: { type: "boolean", short: "h" }, ...CONFIG_OPTIONS,
+      concurrency: { type: "string" }, "no-admission-wait": { type: "boolean" }, help: { type: "boolean", short: "h" }, ...CONFIG_OPTIONS, ...REGISTRATION_OPTIONS,
     },
   });
   if (values.help) return out(CONTROLLER_HELP), 0;
@@ -60,7 +61,8 @@ export async function controllerCommand(args: string[], out: (t: string) => void
   if (!leaseNamespace || !leaseName) throw new UsageError("--lease must be NAMESPACE/NAME");
   const identity = values.identity ?? env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const base = configFromFlags(values, env);
-  const config = { ...base, requireAdmission: !(values["no-admission-wait"] ?? env.X402_ADMISSION_WAIT === "false") };
+  const registration = registrationFromFlags(values, env);
+  const config = { ...base, requireAdmission: !(values["no-admission-wait"] ?? env.X402_ADMISSION_WAIT === "false"), registrationAccount: registration.account };
 
   const log = jsonLogger({ component: "controller", identity });
   const client = kubeClient(await loadClusterAccess(values.kubeconfig ?? env.KUBECONFIG), `x402-operator/${identity}`);
@@ -68,6 +70,7 @@ export async function controllerCommand(args: string[], out: (t: string) => void
     client, config, log, clock: systemClock, identity, listen, concurrency, stopping: untilSignal(),
     lease: leaderElect ? { namespace: leaseNamespace, name: leaseName } : undefined,
     probe: { mode: probeMode, intervalMs: probeIntervalMs, timeoutMs: probeTimeoutMs },
+    registryFor: registration.registryFor,
   });
   await manager.done;
   return 0;

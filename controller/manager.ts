@@ -14,6 +14,7 @@ import { kubeEventRecorder } from "./events.ts";
 import { dnsProber, endpointsProber } from "./health-probe.ts";
 import { type ControllerMetrics, controllerMetrics } from "./metrics.ts";
 import { startProbeScheduler } from "./probe-scheduler.ts";
+import { type Registrar, type RegistrarOptions, startRegistrar } from "./registrar.ts";
 import { sharedProber } from "./shared-prober.ts";
 
 export type ProbeMode = "endpoints" | "dns";
@@ -33,6 +34,8 @@ export type ManagerOptions = {
   /** Resolves with the reason to stop, e.g. the signal's name. */
   stopping: Promise<string>;
   metrics?: ControllerMetrics;
+  /** ERC-8004 registries by network (controller/registrar.ts); absent: offers are not registered. */
+  registryFor?: RegistrarOptions["registryFor"];
   /** Timings of the election (tests shorten them). */
   election?: Pick<ElectionOptions, "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">;
 };
@@ -48,6 +51,7 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
   const { client, config, log, clock, identity, probe, stopping } = options;
   const metrics = options.metrics ?? controllerMetrics();
   let controller: Controller | undefined;
+  let registrar: Registrar | undefined;
 
   const run = () => {
     const direct = probe.mode === "dns" ? dnsProber(probe.timeoutMs) : endpointsProber(client, probe.timeoutMs);
@@ -55,11 +59,14 @@ export async function startManager(options: ManagerOptions): Promise<Manager> {
     const probes = startProbeScheduler(prober, clock, probe.intervalMs, log, (key) => controller?.enqueue(key));
     const events = kubeEventRecorder(client, identity, clock.now, log);
     controller = startController({ client, config, log, clock, probes, events, metrics, concurrency: options.concurrency });
+    // Its own loop: a chain's slowness never holds back the offers' children.
+    if (options.registryFor) registrar = startRegistrar({ client, config, log, clock, registryFor: options.registryFor, sent: metrics.registryTransaction });
     log.info("reconciling", { gateway: config.gateway, verifierUrl: config.verifierUrl, probe: probe.mode });
   };
   const stop = async () => {
-    await controller?.stop();
+    await Promise.all([controller?.stop(), registrar?.stop()]);
     controller = undefined;
+    registrar = undefined;
   };
 
   // A standby is ready (it serves health and waits); a leader once its caches are filled.

@@ -17,7 +17,8 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: RegExp }> = {
   adapters: { rooms: [], packages: /^(node:|hono$|@hono\/node-server$|yaml$|iovalkey$)/ },
   // The toolkit reads the Kubernetes object shapes core defines (core/kube.ts), nothing else of the product.
   kube: { rooms: ["adapters", "core/kube.ts"], packages: /^(node:|valibot$|yaml$|@kubernetes\/client-node$)/ },
-  controller: { rooms: ["core", "adapters", "kube"], packages: /^(node:|valibot$)/ },
+  // viem: the registrar reads and writes ERC-8004 Identity Registries (controller/identity-registry.ts).
+  controller: { rooms: ["core", "adapters", "kube"], packages: /^(node:|valibot$|viem($|\/))/ },
   "verifier/routes": { rooms: ["core", "adapters", "kube"], packages: /^(node:|valibot$|yaml$)/ },
   "verifier/x402": { rooms: ["core", "adapters", "verifier/routes"], packages: /^(node:|valibot$|viem($|\/))/ },
   verifier: { rooms: ["core", "adapters", "kube", "verifier/routes", "verifier/x402"], packages: /^(node:|valibot$|hono$|viem($|\/))/ },

@@ -1,0 +1,162 @@
+// ERC-8004 registration on the real-cluster stack: a real API server, the controller on Node
+// and on Deno, the local chain with our Identity Registry at the Base Sepolia address. An
+// offer with registration enabled is Ready only once its Registered event is on chain; a
+// registration sent by a controller that died before recording it is found, not repeated;
+// idle costs no transaction and no write; deletion writes the tombstone before the offer goes;
+// without a key, a registration made by someone else is recorded.
+import fs from "node:fs";
+import path from "node:path";
+import { createPublicClient, createWalletClient, http, parseAbiItem } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { agentUriOf } from "../../core/agent-registration.ts";
+import { IDENTITY_REGISTRY_ABI } from "../../controller/identity-registry.ts";
+import { REGISTRAR_FIELD_MANAGER } from "../../controller/registrar.ts";
+import { apply } from "../../dev/apply.ts";
+import { applyOffer, condition, controllerWrites, getOffer, offerPath, waitReady } from "../../dev/cluster-helpers.ts";
+import { waitFor } from "../../dev/process.ts";
+import { type Component, type Stack, startStack, UPSTREAM } from "../../dev/stack.ts";
+
+const REGISTERED = parseAbiItem("event Registered(uint256 indexed agentId, string agentURI, address indexed owner)");
+const PUBLIC_URL = "http://seller.test:8080";
+let stack: Stack;
+let keyFile: string;
+let registrar: ReturnType<typeof privateKeyToAccount>;
+const running: Component[] = [];
+
+type RegisteredOffer = { metadata: { resourceVersion: string }; status?: { agentId?: string; registrationTxHash?: string; registration?: { uri?: string; tombstoned?: boolean }; conditions?: { type: string; status: string; reason: string }[] } };
+const offerOf = async (name: string) => (await getOffer(stack.admin, "shop", name)) as unknown as RegisteredOffer | undefined;
+const reader = () => createPublicClient({ chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
+const registrations = async (uri: string) => (await reader().getLogs({ address: stack.chain.identityRegistry.address, event: REGISTERED, fromBlock: 0n })).filter((l) => l.args.agentURI === uri);
+const tokenUri = (agentId: string) => reader().readContract({ address: stack.chain.identityRegistry.address, abi: IDENTITY_REGISTRY_ABI, functionName: "tokenURI", args: [BigInt(agentId)] });
+const nonceOf = (address: `0x${string}`) => reader().getTransactionCount({ address });
+
+async function startController(runtime: "node" | "deno", identity: string, withKey = true) {
+  const extra = ["--public-url", PUBLIC_URL, "--registration-rpc", `base-sepolia=${stack.chain.rpcUrl}`, ...(withKey ? ["--registration-key-file", keyFile] : [])];
+  const controller = await stack.startController(runtime, identity, extra);
+  running.push(controller);
+  return controller;
+}
+async function stopControllers() {
+  for (const c of running.splice(0)) {
+    c.process.child.kill("SIGKILL");
+    await c.process.exited;
+  }
+}
+const offer = (extra: object = {}) => ({
+  upstream: { service: UPSTREAM.service, namespace: UPSTREAM.namespace, port: UPSTREAM.port },
+  payment: { network: "base-sepolia", payTo: stack.payTo, price: { perRequest: "0.001" } },
+  registration: { enabled: true, name: "Test agent", metadata: { model: "qwen3" } },
+  ...extra,
+});
+
+beforeAll(async () => {
+  stack = await startStack();
+  await apply(stack.admin, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } }]);
+  await stack.startVerifier("node");
+  registrar = privateKeyToAccount(stack.chain.accounts[7]!.privateKey);
+  keyFile = path.join(stack.dir, "registration.key");
+  fs.writeFileSync(keyFile, stack.chain.accounts[7]!.privateKey, { mode: 0o600 });
+}, 600_000);
+afterAll(async () => {
+  await stopControllers();
+  await stack?.stop();
+});
+afterEach(async (context) => {
+  if (context.task.result?.state === "fail") for (const c of running) console.log(`--- controller (last lines)\n${c.process.output().split("\n").slice(-25).join("\n")}`);
+  await stopControllers();
+});
+
+describe.each(["node", "deno"] as const)("ERC-8004 registration, controller on %s", (runtime) => {
+  const name = `agent-${runtime}`;
+  const uri = () => agentUriOf(PUBLIC_URL, { namespace: "shop", name });
+
+  it("an offer with registration enabled becomes Ready only once its Registered event is on chain, with agentId and transaction in its status; idle, it costs nothing", async () => {
+    await startController(runtime, `controller-${runtime}`);
+    const sentBefore = await nonceOf(registrar.address);
+    const started = Date.now();
+    await applyOffer(stack.admin, "shop", name, offer());
+    let readyAt = 0;
+    let readyUnregistered = false;
+    await waitFor("Ready", async () => {
+      const ready = condition(await offerOf(name) as never, "Ready")?.status === "True";
+      // Never Ready while the registry has no Registered event for it (read after the status).
+      if (ready && (await registrations(uri())).length === 0) readyUnregistered = true;
+      if (ready) readyAt = Date.now();
+      return ready;
+    }, 30_000);
+    expect(readyUnregistered).toBe(false);
+    const o = (await offerOf(name))!;
+    const events = await registrations(uri());
+    expect(events).toHaveLength(1);
+    expect(o.status).toMatchObject({ agentId: String(events[0]!.args.agentId), registrationTxHash: events[0]!.transactionHash, registration: { uri: uri() } });
+    expect(events[0]!.args.owner).toBe(registrar.address);
+    expect(condition(o as never, "Registered")).toMatchObject({ status: "True", reason: "Registered" });
+    expect(await tokenUri(o.status!.agentId!)).toBe(uri());
+    // One register and one metadata write (model=qwen3), nothing else.
+    expect(await nonceOf(registrar.address) - sentBefore).toBe(2);
+    console.log(JSON.stringify({ runtime, msToReady: readyAt - started, transactions: (await nonceOf(registrar.address)) - sentBefore }));
+
+    // Idle: no transaction and no write of the offer's status for several rounds.
+    const since = Date.now();
+    const nonce = await nonceOf(registrar.address);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await nonceOf(registrar.address)).toBe(nonce);
+    expect(controllerWrites(stack, since).filter((e) => e.objectRef?.resource === "serviceoffers")).toEqual([]);
+  });
+
+  it("deleted: the agent is marked inactive on chain (its tombstone) before the offer goes", async () => {
+    await startController(runtime, `controller-${runtime}`);
+    const agentId = (await offerOf(name))!.status!.agentId!;
+    await stack.admin.request("DELETE", offerPath("shop", name));
+    await waitFor("the offer gone", async () => (await offerOf(name)) === undefined, 30_000);
+    const tombstone = await tokenUri(agentId);
+    expect(tombstone.startsWith("data:application/json;base64,")).toBe(true);
+    const document = JSON.parse(Buffer.from(tombstone.split(",")[1]!, "base64").toString());
+    expect(document).toMatchObject({ active: false, x402Support: false, registrations: [{ agentId: Number(agentId) }] });
+    expect(await registrations(uri())).toHaveLength(1);
+  });
+});
+
+describe("ERC-8004 registration across a controller's death", () => {
+  it("a register sent by a controller killed before recording it is found and recorded after restart: one registration", async () => {
+    const name = "agent-crash";
+    const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
+    await applyOffer(stack.admin, "shop", name, offer());
+    await waitFor("the offer stored", async () => (await offerOf(name)) !== undefined, 5000);
+    // What the dead controller did: reserved a nonce in the status, then sent register(uri) at it.
+    const nonce = await nonceOf(registrar.address);
+    const fromBlock = String(await reader().getBlockNumber());
+    await stack.admin.request("PATCH", `${offerPath("shop", name)}/status`, {
+      body: { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name, namespace: "shop" }, status: { registration: { uri, pending: { account: registrar.address, nonce, fromBlock } } } },
+      contentType: "application/apply-patch+yaml", query: { fieldManager: REGISTRAR_FIELD_MANAGER, force: true },
+    });
+    const wallet = createWalletClient({ account: registrar, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
+    await reader().waitForTransactionReceipt({ hash: await wallet.writeContract({ address: stack.chain.identityRegistry.address, abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri], nonce }) });
+
+    await startController("node", "controller-restarted");
+    await waitReady(stack.admin, "shop", name, 30_000);
+    const events = await registrations(uri);
+    expect(events).toHaveLength(1);
+    expect((await offerOf(name))!.status).toMatchObject({ agentId: String(events[0]!.args.agentId), registrationTxHash: events[0]!.transactionHash });
+  });
+
+  it("without a key: AwaitingExternalRegistration keeps the offer from Ready until someone registers its URI, then that registration is recorded", async () => {
+    const name = "agent-external";
+    const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
+    await startController("node", "controller-keyless", false);
+    await applyOffer(stack.admin, "shop", name, offer());
+    await waitFor("AwaitingExternalRegistration, and Ready judged", async () => {
+      const o = await offerOf(name) as never;
+      return condition(o, "Registered")?.reason === "AwaitingExternalRegistration" && condition(o, "Ready") !== undefined;
+    }, 30_000);
+    expect(condition(await offerOf(name) as never, "Ready")).toMatchObject({ status: "False", reason: "AwaitingExternalRegistration" });
+    const owner = privateKeyToAccount(stack.chain.accounts[6]!.privateKey);
+    const wallet = createWalletClient({ account: owner, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
+    await reader().waitForTransactionReceipt({ hash: await wallet.writeContract({ address: stack.chain.identityRegistry.address, abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri] }) });
+    await waitReady(stack.admin, "shop", name, 45_000);
+    const events = await registrations(uri);
+    expect(events).toHaveLength(1);
+    expect((await offerOf(name))!.status!.agentId).toBe(String(events[0]!.args.agentId));
+  }, 60_000);
+});
