@@ -1,6 +1,7 @@
 // The desired children of a valid offer: what Traefik, the Gateway API and the verifier
 // need to publish one paid route. Kept as plain objects of only the fields we own, which
 // is exactly what server-side apply wants to be sent.
+import type { AgentRegistration } from "./agent-registration.ts";
 import { assetSpecOf } from "./assets.ts";
 import type { OperatorConfig } from "./config.ts";
 import { apiVersionOf, HTTP_ROUTE, MIDDLEWARE, REFERENCE_GRANT } from "./kinds.ts";
@@ -50,7 +51,8 @@ export function middleware(id: OfferIdentity, config: OperatorConfig): KubeObjec
   };
 }
 
-export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealthy: boolean): KubeObject {
+/** `registration`: the offer's ERC-8004 document, when its registration is enabled. */
+export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealthy: boolean, registration?: AgentRegistration): KubeObject {
   const { spec, price, network } = offer;
   const { upstream } = spec;
   const inputs = spec.payment.price;
@@ -81,6 +83,7 @@ export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealt
       upstream: spec.dataPath ? { url: `http://${upstream.service}.${upstream.namespace}.svc:${upstream.port}`, stripPrefix: offer.path } : undefined,
       upto: spec.payment.upto ? { maxTokens: spec.payment.upto.maxTokens } : undefined,
       upstreamHealthy,
+      registration: registration ? { agent: id.name, document: registration } : undefined,
     }),
   };
 }

@@ -25,6 +25,18 @@ describe("PaymentRouteSchema", () => {
     expect(toFieldIssues("", result.issues).map((i) => i.field)).toEqual(["spec.pattern", "spec.amount", "spec.priceModel"]);
   });
 
+  it("refuses a registration document that is not one, or too big to serve, naming the field", () => {
+    const document = { type: "https://eips.ethereum.org/EIPS/eip-8004#registration-v1", name: "a", description: "", services: [], x402Support: true, active: true, registrations: [] };
+    expect(v.safeParse(PaymentRouteSchema, route({ registration: { agent: "a", document } })).success).toBe(true);
+    const bad = v.safeParse(PaymentRouteSchema, route({ registration: { agent: "../x", document: { ...document, type: "other", description: "x".repeat(5000), registrations: [{ agentId: -1, agentRegistry: "x" }] } } }));
+    expect(bad.success).toBe(false);
+    if (bad.success) return;
+    expect(toFieldIssues("", bad.issues).map((i) => i.field)).toEqual([
+      "spec.registration.agent", "spec.registration.document.type", "spec.registration.document.description",
+      "spec.registration.document.registrations.0.agentId", "spec.registration.document.registrations.0.agentRegistry",
+    ]);
+  });
+
   it("accepts a hand-written route of pattern, price, payTo and network, priced per request", () => {
     const spec = v.parse(PaymentRouteSchema, { apiVersion: "obol.org/v1alpha1", kind: "PaymentRoute", metadata: { name: "r" }, spec: { pattern: "/r/*", price: "0.25", payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", network: "base" } }).spec;
     expect(spec.amount).toBeUndefined();

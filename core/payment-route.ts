@@ -8,6 +8,7 @@ import type { FieldIssue } from "./field-issues.ts";
 import { apiVersionOf, PAYMENT_ROUTE } from "./kinds.ts";
 import { ObjectMetaSchema } from "./kube.ts";
 import { AddressSchema } from "./pay-to.ts";
+import { RouteRegistrationSchema } from "./registration-document.ts";
 import { decimalPrice as decimal, SecretKeyRefSchema } from "./service-offer.ts";
 
 export const PAYMENT_ROUTE_API_VERSION = apiVersionOf(PAYMENT_ROUTE);
@@ -87,6 +88,8 @@ export const PaymentRouteSpecSchema = v.strictObject({
   upto: v.optional(v.strictObject({
     maxTokens: v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(100_000_000, "must be at most 100000000")),
   })),
+  /** The offer's ERC-8004 registration document, which the verifier serves on the host. */
+  registration: v.optional(RouteRegistrationSchema),
 });
 export type PaymentRouteSpec = v.InferOutput<typeof PaymentRouteSpecSchema>;
 

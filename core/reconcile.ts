@@ -3,6 +3,7 @@
 // to keep observing and what to tell the user. Pure: the adapters do the I/O and call this
 // again when anything changes.
 import { definedOnly } from "./defined-only.ts";
+import { registrationDocument } from "./agent-registration.ts";
 import { afterApply } from "./after-apply.ts";
 import { childNames, httpRoute, middleware, paymentRoute, referenceGrant } from "./children.ts";
 import { type ConditionState, type ConditionType, deriveReady, kubeTime, nextConditions } from "./conditions.ts";
@@ -98,7 +99,8 @@ export function reconcile(offer: ServiceOfferEnvelope, observed: Observed, confi
     const current = observed.children.find((c) => sameObject(refOf(c), refOf(desired)));
     return { desired, current, inPlace: isInPlace(current, desired) };
   };
-  const routeView = view(paymentRoute(id, valid, health.status !== "False"));
+  const document = registrationDocument(id, valid.spec, valid.path, valid.network, config.publicUrl, previous.agentId);
+  const routeView = view(paymentRoute(id, valid, health.status !== "False", document));
   // The data path needs no ForwardAuth: the verifier is the backend itself.
   const middlewareView = valid.spec.dataPath ? undefined : view(middleware(id, config));
   const grant = referenceGrant(id, valid, config);

@@ -6,13 +6,20 @@ import type { Logger } from "../adapters/log.ts";
 import { opsApp } from "../adapters/ops-app.ts";
 import { type Answer, isSharedAnswer, refused, resourceUrl, RETRY_AFTER_SECONDS } from "./answer.ts";
 import { discoveryDocument } from "./discovery.ts";
+import { agentDocument, hostDocument } from "./agent-documents.ts";
+import { REGISTRATION_PATH } from "../core/agent-registration.ts";
+import { DEFAULT_NETWORKS } from "../core/networks.ts";
+import type { AgentUriReader } from "./x402/agent-uri.ts";
 import type { PricedRoute } from "./routes/priced-route.ts";
 import type { Decision, VerifierDeps } from "./deps.ts";
 import { forwardAuth } from "./forward-auth.ts";
 import type { VerifierMetrics } from "./metrics.ts";
 
-/** discoverable: the routes /.well-known/x402 lists (admitted ones); `now` stamps the listing. */
-export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean; discoverable?(): readonly PricedRoute[] };
+/**
+ * discoverable: the routes /.well-known/x402 lists (admitted ones), and whose registration
+ * documents are served; agentUri: reads an agent's URI on chain, for the host's document.
+ */
+export type AppDeps = VerifierDeps & { metrics: VerifierMetrics; log: Logger; ready(): boolean; discoverable?(): readonly PricedRoute[]; agentUri?: AgentUriReader };
 
 /** /verify, measured and never throwing: an internal error is a 503, never a 500 (nor a 402). */
 function verify(header: (name: string) => string | null, via: string | undefined, deps: AppDeps): Answer | Promise<Answer> {
@@ -65,6 +72,20 @@ export function verifierApp(deps: AppDeps): Hono {
     const origin = resourceUrl(h.get("x-forwarded-proto"), h.get("x-forwarded-host") ?? h.get("host"), "/").slice(0, -1);
     const body = discoveryDocument(deps.discoverable?.() ?? [], origin, new Date(Number(deps.nowSeconds()) * 1000));
     return c.body(body, 200, { "content-type": "application/json", "cache-control": "max-age=60" });
+  });
+  // ERC-8004: each agent's document (its agentURI), and the host's (agent-documents.ts).
+  app.get(REGISTRATION_PATH, async (c) => {
+    if (!deps.ready()) return c.json({ error: "no route table loaded yet; retry later" }, 503, { "retry-after": RETRY_AFTER_SECONDS });
+    const routes = deps.discoverable?.() ?? [];
+    const agent = c.req.query("agent");
+    const headers = { "cache-control": "max-age=60", "access-control-allow-origin": "*" };
+    if (agent !== undefined) {
+      const document = agentDocument(routes, agent);
+      return document ? c.json(document, 200, headers) : c.json({ error: `no agent ${agent.slice(0, 256)} is registered here` }, 404);
+    }
+    const h = c.req.raw.headers;
+    const origin = resourceUrl(h.get("x-forwarded-proto"), h.get("x-forwarded-host") ?? h.get("host"), "/").slice(0, -1);
+    return c.json(await hostDocument(routes, origin, deps.networks ?? DEFAULT_NETWORKS, deps.agentUri), 200, headers);
   });
   return app;
 }

@@ -64,7 +64,7 @@ export async function startVerifier(options: VerifierOptions): Promise<RunningVe
     discoverable: () => current ? current.admissions.filter((a) => a.admitted).flatMap((a) => current!.served(a.key) ?? []) : [],
     facilitator: facilitator.facilitator, guard, mode: verifyOnly ? "verify-only" : "settle",
     nowSeconds: () => BigInt(Math.floor(Date.now() / 1000)), upstreamAuthorization: upstreamAuthorization(secretsOf(routes), Date.now),
-    isContract, networks, meteredSettler: facilitator.meteredSettler,
+    isContract, networks, meteredSettler: facilitator.meteredSettler, agentUri: facilitator.agentUri,
     answerTimeoutMs: options.answerTimeoutMs, slots: boundedSlots(options.maxConcurrentPayments), log, metrics,
   };
   const server = await serveFetch(verifierApp(deps).fetch, options.listen.hostname, options.listen.port, { node: verifyFastPath(deps), deno: verifyFetchFastPath(deps) });

@@ -2,6 +2,7 @@
 // here, so every 402 for the route carries the same bytes (x402 v2 clients echo the
 // requirement back and it is compared by deep equality). A route whose price cannot be
 // charged, or whose payee can never collect, is refused here rather than served.
+import type { RouteRegistration } from "../../core/registration-document.ts";
 import { type Asset, resolveAsset } from "../../core/assets.ts";
 import { PAYMENT_ROUTE_SUFFIX } from "../../core/children.ts";
 import type { FieldIssue } from "../../core/field-issues.ts";
@@ -50,6 +51,8 @@ export type PricedRoute = {
   metering?: Metering;
   description: string;
   mimeType: string;
+  /** The offer's ERC-8004 registration document (its agent named within the route's namespace). */
+  registration?: RouteRegistration;
 };
 
 export type Pricing = { ok: true; route: PricedRoute } | { ok: false; issue: FieldIssue };
@@ -99,6 +102,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[], tr
     metering,
     description,
     mimeType,
+    registration: spec.registration,
   } };
 }
 

@@ -4,6 +4,7 @@
 import { nonceManager } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { caip2, type Network } from "../../core/networks.ts";
+import { type AgentUriReader, agentUriReader } from "./agent-uri.ts";
 import { chainClients } from "./chain-clients.ts";
 import type { Facilitator } from "./facilitator.ts";
 import { localFacilitator } from "./facilitator-local.ts";
@@ -24,6 +25,8 @@ export type ChosenFacilitator = {
   facilitator: Facilitator;
   /** Present when a chain can be read for the route's network. */
   isContract?(network: Network, address: `0x${string}`): Promise<boolean>;
+  /** Present when a chain can be read: an ERC-8004 agent's URI, for the host's registration document. */
+  agentUri?: AgentUriReader;
   /** How unknown outcomes are resolved, for the startup log. */
   resolution: string;
   /** The account that settles metered (upto) payments on a network, named in their permits; undefined: upto is not offered there. */
@@ -40,6 +43,7 @@ export function chooseFacilitator({ facilitator, rpcUrls, settlementKey }: Facil
   const account = settlementKey ? privateKeyToAccount(settlementKey, { nonceManager }) : undefined;
   const chains = chainClients({ rpcUrls, settlementAccount: account });
   const isContract = hasRpc ? contractCheck(chains) : undefined;
+  const agentUri = hasRpc ? agentUriReader(chains) : undefined;
   if (facilitator !== "local") {
     const remote = remoteFacilitator({ url: facilitator });
     // Its upto signer per network, from its /supported, read once at start.
@@ -50,8 +54,8 @@ export function chooseFacilitator({ facilitator, rpcUrls, settlementKey }: Facil
       return { facilitator: remote, resolution: "by asking the facilitator only: a payment that landed stays unknown (503) until --rpc lets the chain tell", meteredSettler, ready };
     }
     const resolve: Facilitator["resolve"] = async (context) => (await resolveWithChains(chains, context)) ?? remote.resolve(context);
-    return { facilitator: { ...remote, resolve }, isContract, resolution: "on chain, where an RPC is given", meteredSettler, ready };
+    return { facilitator: { ...remote, resolve }, isContract, agentUri, resolution: "on chain, where an RPC is given", meteredSettler, ready };
   }
   if (!hasRpc) throw new Error("--facilitator local needs --rpc NETWORK=URL for each network it serves");
-  return { facilitator: localFacilitator(chains), isContract, resolution: "on chain", meteredSettler: account && (() => account.address) };
+  return { facilitator: localFacilitator(chains), isContract, agentUri, resolution: "on chain", meteredSettler: account && (() => account.address) };
 }
