@@ -1,8 +1,11 @@
 // The ERC-8004 Identity Registry as the registrar reads and writes it, over viem: what the
-// chain shows of one offer's registration (every read of a round pinned to one block), and
-// the three writes (register, setAgentURI, setMetadata). Anything the RPC says is input: only
+// chain shows of one offer's registration, a register transaction signed (to be recorded)
+// and broadcast apart, and the two updates (setAgentURI, setMetadata). Anything the RPC says is input: only
 // logs of the registry itself, still on the chain, count.
-import { type Account, createPublicClient, createWalletClient, defineChain, type Hex, http, parseAbi, parseAbiItem, type PublicClient, toHex, type WalletClient } from "viem";
+import {
+  type Account, createPublicClient, createWalletClient, decodeFunctionData, defineChain, encodeFunctionData, type Hex, hexToBytes, http, keccak256, parseAbi, parseAbiItem,
+  parseEventLogs, parseTransaction, type PublicClient, recoverTransactionAddress, toHex, type TransactionSerialized, type WalletClient,
+} from "viem";
 import type { ChainView, RegistrationBook } from "../core/registration-plan.ts";
 
 export const IDENTITY_REGISTRY_ABI = parseAbi([
@@ -29,11 +32,15 @@ export type IdentityRegistry = {
   readonly address: `0x${string}`;
   readonly signer?: `0x${string}`;
   view(input: { agentId?: string; book: RegistrationBook; uri: string; metadataKeys: string[] }): Promise<ChainView>;
-  /** Sends register(uri) at `nonce`; a node that already has it (or mined it) is not an error. */
-  register(uri: string, nonce: number): Promise<void>;
+  /** Signs register(uri) at `nonce` (nothing is sent): its hash and bytes, to record before broadcasting. */
+  sign(uri: string, nonce: number): Promise<{ transaction: string; raw: string }>;
+  /** The signer's next nonce as the node counts it (pending transactions included). */
+  pendingNonce(): Promise<number>;
+  /** Broadcasts signed bytes; a node that already has them (or mined them) is not an error. */
+  broadcast(raw: string): Promise<void>;
   /** Sends, and waits for it to be mined. */
-  setAgentUri(agentId: string, uri: string): Promise<string>;
-  setMetadata(agentId: string, key: string, value: string): Promise<string>;
+  setAgentUri(agentId: string, uri: string, nonce: number): Promise<string>;
+  setMetadata(agentId: string, key: string, value: string, nonce: number): Promise<string>;
 };
 
 export function identityRegistry(options: { rpcUrl: string; chainId: number; address: `0x${string}`; account?: Account; timeoutMs?: number }): IdentityRegistry {
@@ -42,16 +49,48 @@ export function identityRegistry(options: { rpcUrl: string; chainId: number; add
   const reader = createPublicClient({ chain, transport }) as PublicClient;
   const wallet: WalletClient | undefined = options.account ? createWalletClient({ chain, transport, account: options.account }) : undefined;
   const { address } = options;
+  const signer = options.account?.address;
+  const walletOrRefuse = () => {
+    if (!wallet) throw { kind: "refused", message: "no registration key" } satisfies RegistryError;
+    return wallet;
+  };
 
-  /** Registered events of `uri` in [from, to], by `owner` when given. */
-  async function registrations(uri: string, owner: `0x${string}` | undefined, from: bigint, to: bigint) {
-    for (let start = from; start <= to; start += SPAN) {
-      const end = start + SPAN - 1n < to ? start + SPAN - 1n : to;
+  /** The Registered event of `uri` in the last LOOKBACK_BLOCKS, by `owner` when given. */
+  async function earlier(uri: string, owner: `0x${string}` | undefined, head: bigint) {
+    const from = head > LOOKBACK_BLOCKS ? head - LOOKBACK_BLOCKS : 0n;
+    for (let start = from; start <= head; start += SPAN) {
+      const end = start + SPAN - 1n < head ? start + SPAN - 1n : head;
       const logs = await reader.getLogs({ address, event: REGISTERED, args: owner ? { owner } : {}, fromBlock: start, toBlock: end });
-      const ours = logs.find((l) => !l.removed && l.address.toLowerCase() === address.toLowerCase() && l.args.agentURI === uri && l.transactionHash);
-      if (ours) return { agentId: String(ours.args.agentId), transaction: ours.transactionHash! };
+      const match = logs.find((l) => !l.removed && sameAddress(l.address, address) && l.args.agentURI === uri && l.transactionHash && l.args.agentId !== undefined);
+      if (match) return { agentId: String(match.args.agentId), transaction: match.transactionHash! };
     }
     return undefined;
+  }
+
+  /** What became of the recorded transaction: registered (mined no later than `safe`), reverted, or not mined. */
+  async function receiptOf(hash: Hex, safe: bigint): Promise<ChainView["sent"]> {
+    const receipt = await reader.getTransactionReceipt({ hash }).catch((error) => {
+      if ((error as { name?: string }).name === "TransactionReceiptNotFoundError") return undefined;
+      throw error;
+    });
+    if (!receipt || receipt.blockNumber > safe) return { status: "unmined" };
+    if (receipt.status !== "success") return { status: "reverted" };
+    const [event] = parseEventLogs({ abi: [REGISTERED], logs: receipt.logs.filter((l) => sameAddress(l.address, address)) });
+    return event ? { status: "registered", agentId: String(event.args.agentId), transaction: hash } : { status: "reverted" };
+  }
+
+  /** Whether `raw` is register(uri) at `nonce` on this registry, signed by our key, and hashes to `hash`. */
+  async function isOurs(raw: string, hash: string, nonce: number, uri: string): Promise<boolean> {
+    if (!signer || !/^0x[0-9a-fA-F]+$/.test(raw) || keccak256(raw as Hex) !== hash) return false;
+    try {
+      const parsed = parseTransaction(raw as Hex);
+      if (parsed.nonce !== nonce || !parsed.to || !sameAddress(parsed.to, address) || !parsed.data) return false;
+      const call = decodeFunctionData({ abi: IDENTITY_REGISTRY_ABI, data: parsed.data });
+      if (call.functionName !== "register" || call.args[0] !== uri) return false;
+      return sameAddress(await recoverTransactionAddress({ serializedTransaction: raw as TransactionSerialized }), signer);
+    } catch {
+      return false;
+    }
   }
 
   const mined = async (hash: Hex) => {
@@ -62,48 +101,59 @@ export function identityRegistry(options: { rpcUrl: string; chainId: number; add
 
   return {
     address,
-    signer: options.account?.address,
+    signer,
     view: (input) => guarded(async () => {
-      const head = await reader.getBlock({ blockTag: "latest" });
-      const blockNumber = head.number;
       if (input.agentId !== undefined) {
+        if (!/^\d{1,78}$/.test(input.agentId)) throw { kind: "refused", message: `status.agentId ${JSON.stringify(input.agentId.slice(0, 80))} is not an agent id` } satisfies RegistryError;
         const agentId = BigInt(input.agentId);
+        const { number: blockNumber } = await reader.getBlock({ blockTag: "latest" });
         const [agentUri, ...values] = await Promise.all([
           reader.readContract({ address, abi: IDENTITY_REGISTRY_ABI, functionName: "tokenURI", args: [agentId], blockNumber }),
           ...input.metadataKeys.map((key) => reader.readContract({ address, abi: IDENTITY_REGISTRY_ABI, functionName: "getMetadata", args: [agentId, key], blockNumber })),
         ]);
-        const metadata = Object.fromEntries(input.metadataKeys.map((key, i) => [key, new TextDecoder().decode(hexBytes(values[i] as Hex))]));
+        const metadata = Object.fromEntries(input.metadataKeys.map((key, i) => [key, new TextDecoder().decode(hexToBytes(values[i] as Hex))]));
         return { agentUri: agentUri as string, metadata };
       }
       const pending = input.book.pending;
       if (pending) {
-        // The count and the logs at one block: a registration mined after the count is in the logs too.
-        const account = pending.account as `0x${string}`;
-        const minedNonce = await reader.getTransactionCount({ address: account, blockNumber });
-        return { found: await registrations(input.book.uri ?? input.uri, account, BigInt(pending.fromBlock), blockNumber), minedNonce };
+        // The count at a block that will not be reorganized first, then the receipt: a transaction
+        // mined by then is found by its receipt, so "mined past it without it" is never a race.
+        const { number: safe } = await reader.getBlock({ blockTag: "safe" });
+        const minedNonce = await reader.getTransactionCount({ address: pending.account as `0x${string}`, blockNumber: safe });
+        const sent = await receiptOf(pending.transaction as Hex, safe);
+        return { minedNonce, sent, rawIsOurs: await isOurs(pending.raw, pending.transaction, pending.nonce, input.book.uri ?? input.uri) };
       }
-      const from = blockNumber > LOOKBACK_BLOCKS ? blockNumber - LOOKBACK_BLOCKS : 0n;
-      const found = await registrations(input.uri, options.account?.address, from, blockNumber);
-      const nextNonce = options.account ? await reader.getTransactionCount({ address: options.account.address, blockTag: "pending" }) : undefined;
-      return { found, nextNonce, block: String(blockNumber) };
+      const { number: head } = await reader.getBlock({ blockTag: "latest" });
+      const found = await earlier(input.uri, signer, head);
+      const nextNonce = signer ? await reader.getTransactionCount({ address: signer, blockTag: "pending" }) : undefined;
+      return { found, nextNonce };
     }),
-    register: (uri, nonce) => guarded(async () => {
-      if (!wallet) throw { kind: "refused", message: "no registration key" } satisfies RegistryError;
+    sign: (uri, nonce) => guarded(async () => {
+      const w = walletOrRefuse();
+      const request = await w.prepareTransactionRequest({ account: w.account!, chain, to: address, data: encodeFunctionData({ abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri] }), nonce });
+      const raw = await w.signTransaction(request as never);
+      return { transaction: keccak256(raw), raw };
+    }),
+    pendingNonce: () => guarded(async () => {
+      if (!signer) throw { kind: "refused", message: "no registration key" } satisfies RegistryError;
+      return await reader.getTransactionCount({ address: signer, blockTag: "pending" });
+    }),
+    broadcast: (raw) => guarded(async () => {
       try {
-        await wallet.writeContract({ address, abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri], nonce, account: wallet.account!, chain });
+        await reader.sendRawTransaction({ serializedTransaction: raw as TransactionSerialized });
       } catch (error) {
-        // Already sent (or mined): that is the transaction we meant.
-        if (/already known|nonce too low|nonce.*lower than/i.test(describe(error))) return;
+        // Already there (or mined): that is the transaction we meant.
+        if (/already known|nonce too low|nonce.*lower than|known transaction/i.test(describe(error))) return;
         throw error;
       }
     }),
-    setAgentUri: (agentId, uri) => guarded(async () => {
-      if (!wallet) throw { kind: "refused", message: "no registration key" } satisfies RegistryError;
-      return mined(await wallet.writeContract({ address, abi: IDENTITY_REGISTRY_ABI, functionName: "setAgentURI", args: [BigInt(agentId), uri], account: wallet.account!, chain }));
+    setAgentUri: (agentId, uri, nonce) => guarded(async () => {
+      const w = walletOrRefuse();
+      return mined(await w.writeContract({ address, abi: IDENTITY_REGISTRY_ABI, functionName: "setAgentURI", args: [BigInt(agentId), uri], account: w.account!, chain, nonce }));
     }),
-    setMetadata: (agentId, key, value) => guarded(async () => {
-      if (!wallet) throw { kind: "refused", message: "no registration key" } satisfies RegistryError;
-      return mined(await wallet.writeContract({ address, abi: IDENTITY_REGISTRY_ABI, functionName: "setMetadata", args: [BigInt(agentId), key, toHex(new TextEncoder().encode(value))], account: wallet.account!, chain }));
+    setMetadata: (agentId, key, value, nonce) => guarded(async () => {
+      const w = walletOrRefuse();
+      return mined(await w.writeContract({ address, abi: IDENTITY_REGISTRY_ABI, functionName: "setMetadata", args: [BigInt(agentId), key, toHex(new TextEncoder().encode(value))], account: w.account!, chain, nonce }));
     }),
   };
 }
@@ -124,7 +174,6 @@ function describe(error: unknown): string {
   return [e.shortMessage ?? e.message ?? String(error), e.details].filter(Boolean).join(": ").split("\n")[0]!;
 }
 
-function hexBytes(hex: Hex): Uint8Array {
-  const digits = hex.slice(2);
-  return Uint8Array.from({ length: digits.length / 2 }, (_, i) => parseInt(digits.slice(i * 2, i * 2 + 2), 16));
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }

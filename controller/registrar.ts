@@ -40,7 +40,7 @@ export type RegistrarOptions = {
 
 export type Registrar = { enqueue(key: string): void; stop(): Promise<void> };
 
-type Outcome = { registered: ConditionState; agentId?: string; transaction?: string; book: RegistrationBook; again?: number };
+type Outcome = { registered: ConditionState; agentId?: string; transaction?: string; book: RegistrationBook; again?: number; reserving?: boolean };
 
 export function startRegistrar(options: RegistrarOptions): Registrar {
   const { client, config, log, clock } = options;
@@ -49,6 +49,15 @@ export function startRegistrar(options: RegistrarOptions): Registrar {
   );
   const offers = startInformer({ client, resource: SERVICE_OFFER, log, onChange: (o) => queue.add(`${o.metadata.namespace}/${o.metadata.name}`) });
 
+  /** The next nonce for `account`: the node's count, past every nonce reserved in any offer's status. */
+  const allocate = (account: string, counted: number) => {
+    const reserved = offers.list().flatMap((o) => {
+      const pending = bookOf(o.status).book?.pending;
+      return pending && pending.account.toLowerCase() === account.toLowerCase() ? [pending.nonce + 1] : [];
+    });
+    return Math.max(counted, ...reserved);
+  };
+
   async function round(key: string): Promise<{ requeueAfterMs?: number }> {
     if (!offers.synced) return { requeueAfterMs: 100 };
     const [namespace, name] = key.split("/") as [string, string];
@@ -56,87 +65,115 @@ export function startRegistrar(options: RegistrarOptions): Registrar {
     if (!raw) return {};
     const offer = v.parse(ServiceOfferEnvelopeSchema, raw);
     const status = readStatus(offer.status);
-    const book: RegistrationBook = status.registration ?? {};
+    const read = bookOf(offer.status);
     const deleting = offer.metadata.deletionTimestamp !== undefined;
     const validation = validateOffer(name, offer.spec, config, namespace);
     if (!validation.ok) return {};
     const { spec, network, path } = validation.offer;
     const enabled = spec.registration?.enabled === true;
-    if (!enabled && status.agentId === undefined && !book.pending) return {};
+    if (!read.book) {
+      // Bookkeeping we cannot read (someone wrote it by hand): acting on a guess could register twice.
+      if (!enabled) return {};
+      return finish(raw, status, { registered: { status: "False", reason: "StatusUnreadable", message: `status.registration or status.agentId cannot be read (${read.problem}); fix or remove it` }, ...read.kept, book: {}, again: 60_000 }, true);
+    }
+    const book = read.book;
+    const agentId = read.agentId;
+    if (!enabled && agentId === undefined && !book.pending) return {};
     const registry = options.registryFor(network);
     const id = { namespace, name };
+    const current = { agentId, transaction: read.transaction, book };
     if (!registry) {
       const message = `no RPC for ${network.name}: give the controller --registration-rpc ${network.name}=URL`;
-      return finish(raw, status, { registered: { status: "False", reason: "NoChainAccess", message }, agentId: status.agentId, transaction: status.registrationTxHash, book, again: 60_000 });
+      return finish(raw, status, { ...current, registered: { status: "False", reason: "NoChainAccess", message }, again: 60_000 });
     }
     // Deleted: the document is written into the chain itself, as the host will no longer serve it.
-    const document = registrationDocument(id, { ...spec, registration: { ...spec.registration, enabled: true } }, path, network, config.publicUrl, status.agentId)!;
+    const document = registrationDocument(id, { ...spec, registration: { ...spec.registration, enabled: true } }, path, network, config.publicUrl, agentId)!;
     const uri = deleting ? dataUriOf(tombstoneOf(document)) : agentUriOf(config.publicUrl, id);
-    const metadata = Object.fromEntries(Object.entries(document.metadata ?? {}));
+    // agentWallet is the registry's own (set only with the wallet's signature): in the document, not on chain.
+    const metadata = Object.fromEntries(Object.entries(document.metadata ?? {}).filter(([key]) => key !== "agentWallet"));
     try {
-      const chain = await registry.view({ agentId: status.agentId, book, uri, metadataKeys: Object.keys(metadata) });
-      const step = planRegistration({ view: { agentId: status.agentId, book }, chain, signer: registry.signer, uri, metadata, deleting });
-      return finish(raw, status, await carryOut(step, registry, status, book, network), step.kind === "reserve");
+      const chain = await registry.view({ agentId, book, uri, metadataKeys: Object.keys(metadata) });
+      if (chain.nextNonce !== undefined && registry.signer) chain.nextNonce = allocate(registry.signer, chain.nextNonce);
+      const step = planRegistration({ view: { agentId, book }, chain, signer: registry.signer, uri, metadata, deleting });
+      return finish(raw, status, await carryOut(step, registry, current, network));
     } catch (error) {
       if (!isRegistryError(error)) throw error;
       log.warn("registry unavailable", { offer: key, registry: registry.address, kind: error.kind, message: error.message });
-      const registered: ConditionState = status.agentId !== undefined
-        ? { status: "True", reason: "Registered", message: registeredMessage(status.agentId, network) }
+      const registered: ConditionState = deleting && agentId !== undefined
+        ? { status: "False", reason: "TombstoneFailed", message: `marking agent ${agentId} inactive failed: ${error.message}; the offer is kept until it succeeds` }
+        : agentId !== undefined
+        ? { status: "True", reason: "Registered", message: registeredMessage(agentId, network) }
         : { status: error.kind === "refused" ? "False" : "Unknown", reason: error.kind === "refused" ? "RegistrationFailed" : "ChainUnreachable", message: error.message };
-      return finish(raw, status, { registered, agentId: status.agentId, transaction: status.registrationTxHash, book, again: 10_000 });
+      return finish(raw, status, { ...current, registered, again: 10_000 });
     }
   }
 
-  async function carryOut(step: RegistrationStep, registry: IdentityRegistry, status: ServiceOfferStatus, book: RegistrationBook, network: Network): Promise<Outcome> {
-    const current = { agentId: status.agentId, transaction: status.registrationTxHash, book };
+  async function carryOut(step: RegistrationStep, registry: IdentityRegistry, current: Omit<Outcome, "registered">, network: Network): Promise<Outcome> {
     const registered = (agentId: string): ConditionState => ({ status: "True", reason: "Registered", message: registeredMessage(agentId, network) });
+    const { book } = current;
     switch (step.kind) {
       case "record":
         return { registered: { ...registered(step.agentId), reason: book.pending ? "Registered" : "AlreadyRegistered" }, agentId: step.agentId, transaction: step.transaction, book: { uri: step.uri }, again: 0 };
-      case "reserve":
-        return { ...current, registered: registering(`registering ${step.uri} from ${step.pending.account} at nonce ${step.pending.nonce}`), book: { uri: step.uri, pending: step.pending }, again: 0 };
+      case "reserve": {
+        const signed = await registry.sign(step.uri, step.nonce);
+        const pending = { account: step.account, nonce: step.nonce, ...signed };
+        return { ...current, registered: registering(`register(${step.uri}) signed at nonce ${step.nonce} from ${step.account}: ${signed.transaction}`), book: { uri: step.uri, pending }, again: 0, reserving: true };
+      }
       case "send":
-        await registry.register(step.uri, step.nonce);
+        await registry.broadcast(step.raw);
         options.sent?.("register");
-        return { ...current, registered: registering(`register(${step.uri}) sent at nonce ${step.nonce}; waiting for it to be mined`), again: 1000 };
+        return { ...current, registered: registering(`register sent at nonce ${step.nonce} (${book.pending?.transaction}); waiting for it to be mined`), again: 1000 };
       case "release":
-        return { ...current, registered: registering("the reserved nonce went to another transaction; registering again"), book: { uri: book.uri }, again: 0 };
+        return { ...current, registered: registering(`nonce ${book.pending?.nonce} was spent without registering; signing again`), book: { uri: book.uri }, again: 0 };
       case "update-uri":
-        await registry.setAgentUri(step.agentId, step.uri);
+        await registry.setAgentUri(step.agentId, step.uri, allocate(registry.signer!, await registry.pendingNonce()));
         options.sent?.("uri");
-        return { ...current, registered: registered(step.agentId), again: 0 };
+        return { ...current, registered: registered(step.agentId), again: 2000 };
       case "update-metadata":
-        await registry.setMetadata(step.agentId, step.key, step.value);
+        await registry.setMetadata(step.agentId, step.key, step.value, allocate(registry.signer!, await registry.pendingNonce()));
         options.sent?.("metadata");
-        return { ...current, registered: registered(step.agentId), again: 0 };
+        return { ...current, registered: registered(step.agentId), again: 2000 };
       case "await-external":
         return { ...current, registered: { status: "False", reason: "AwaitingExternalRegistration", message: `no registration key: register ${step.uri} on ${registry.address} and it is recorded once found` }, again: 5000 };
       case "await-other-key":
-        return { ...current, registered: registering(`a registration sent by ${step.pending.account} at nonce ${step.pending.nonce} is not mined yet, and this controller has another key`), again: 10_000 };
+        return { ...current, registered: registering(`transaction ${step.pending.transaction} at nonce ${step.pending.nonce} from ${step.pending.account} is not this controller's to send (another key, or bytes it did not sign); it may never have been sent: waiting until it is mined or its nonce is spent. To give it up, remove status.registration.pending`), again: 10_000 };
       case "mark-tombstoned":
-        return { ...current, registered: { status: "False", reason: "Tombstoned", message: `agent ${status.agentId} marked inactive` }, book: { ...book, tombstoned: true } };
+        return { ...current, registered: { status: "False", reason: "Tombstoned", message: `agent ${current.agentId} marked inactive` }, book: { ...book, tombstoned: true } };
       case "idle":
-        return { ...current, registered: status.agentId !== undefined ? registered(status.agentId) : registering("waiting for the chain"), again: status.agentId !== undefined ? undefined : 1000 };
+        return { ...current, registered: current.agentId !== undefined ? registered(current.agentId) : registering("waiting for the chain"), again: current.agentId !== undefined ? undefined : 1000 };
     }
   }
 
-  /** Writes what changed (nothing, when nothing did); a reservation only over the offer as read. */
-  async function finish(raw: KubeObject, status: ServiceOfferStatus, outcome: Outcome, guarded = false): Promise<{ requeueAfterMs?: number }> {
+  /**
+   * Writes what changed (nothing, when nothing did), only over the offer as it was read (a
+   * conflict is retried by the queue); a reservation must then read back, or the CRD is too old.
+   */
+  async function finish(raw: KubeObject, status: ServiceOfferStatus, outcome: Outcome, keepBook = false): Promise<{ requeueAfterMs?: number }> {
     const conditions = nextConditions(status.conditions, [[REGISTERED as never, outcome.registered]], raw.metadata.generation, kubeTime(new Date(clock.now())));
     const condition = conditions.find((c) => c.type === REGISTERED)!;
     const before = status.conditions.find((c) => c.type === REGISTERED);
-    const changed = JSON.stringify([status.agentId, status.registrationTxHash, status.registration ?? {}]) !== JSON.stringify([outcome.agentId, outcome.transaction, outcome.book]) ||
-      !before || before.status !== condition.status || before.reason !== condition.reason || before.message !== condition.message;
-    if (changed) {
-      const metadata: Record<string, unknown> = { name: raw.metadata.name, namespace: raw.metadata.namespace };
-      if (guarded) metadata.resourceVersion = raw.metadata.resourceVersion;
-      const body = { apiVersion: OFFER_API_VERSION, kind: OFFER_KIND, metadata, status: { agentId: outcome.agentId, registrationTxHash: outcome.transaction, registration: outcome.book, conditions: [condition] } };
-      const written = await client.request<KubeObject>("PATCH", resourcePath(SERVICE_OFFER, raw.metadata.namespace, raw.metadata.name, "status"), {
-        body: JSON.parse(JSON.stringify(body)), contentType: "application/apply-patch+yaml", query: { fieldManager: REGISTRAR_FIELD_MANAGER, force: true },
-      });
-      offers.remember(written);
-      if (before?.status !== condition.status) log.info("registration", { offer: `${raw.metadata.namespace}/${raw.metadata.name}`, status: condition.status, reason: condition.reason, agentId: outcome.agentId, transaction: outcome.transaction });
+    const was = bookOf(raw.status);
+    const changed = keepBook
+      ? !before || before.reason !== condition.reason || before.message !== condition.message
+      : JSON.stringify([was.agentId, was.transaction, was.book ?? {}]) !== JSON.stringify([outcome.agentId, outcome.transaction, outcome.book]) ||
+        !before || before.status !== condition.status || before.reason !== condition.reason || before.message !== condition.message;
+    if (!changed) return { requeueAfterMs: outcome.again ?? 300_000 };
+    const fields = keepBook ? {} : { agentId: outcome.agentId, registrationTxHash: outcome.transaction, registration: outcome.book };
+    const body = {
+      apiVersion: OFFER_API_VERSION, kind: OFFER_KIND,
+      metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace, resourceVersion: raw.metadata.resourceVersion },
+      status: { ...fields, conditions: [condition] },
+    };
+    const written = await client.request<KubeObject>("PATCH", resourcePath(SERVICE_OFFER, raw.metadata.namespace, raw.metadata.name, "status"), {
+      body: JSON.parse(JSON.stringify(body)), contentType: "application/apply-patch+yaml", query: { fieldManager: REGISTRAR_FIELD_MANAGER, force: true },
+    });
+    offers.remember(written);
+    const offer = `${raw.metadata.namespace}/${raw.metadata.name}`;
+    if (outcome.reserving && bookOf(written.status).book?.pending?.transaction !== outcome.book.pending?.transaction) {
+      log.error("the API server dropped status.registration: the ServiceOffer CRD is older than this controller; apply manifests/crds", { offer });
+      return { requeueAfterMs: 60_000 };
     }
+    if (before?.status !== condition.status) log.info("registration", { offer, status: condition.status, reason: condition.reason, agentId: outcome.agentId, transaction: outcome.transaction });
     return { requeueAfterMs: outcome.again ?? 300_000 };
   }
 
@@ -155,4 +192,24 @@ function registering(message: string): ConditionState {
 
 function registeredMessage(agentId: string, network: Network): string {
   return `agent ${agentId} on ${agentRegistry(network) ?? network.name}`;
+}
+
+const BookSchema = v.object({
+  agentId: v.optional(v.pipe(v.string(), v.regex(/^\d{1,78}$/))),
+  registrationTxHash: v.optional(v.string()),
+  registration: v.optional(v.object({
+    uri: v.optional(v.string()),
+    pending: v.optional(v.object({ account: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/)), nonce: v.pipe(v.number(), v.integer(), v.minValue(0)), transaction: v.string(), raw: v.string() })),
+    tombstoned: v.optional(v.boolean()),
+  })),
+});
+
+/** The registrar's own status fields, read apart from the rest: unreadable ones are never guessed at. */
+function bookOf(raw: unknown): { book?: RegistrationBook; agentId?: string; transaction?: string; problem?: string; kept: { agentId?: string; transaction?: string } } {
+  const parsed = v.safeParse(BookSchema, raw ?? {});
+  const loose = (raw ?? {}) as { agentId?: unknown; registrationTxHash?: unknown };
+  const kept = { agentId: typeof loose.agentId === "string" ? loose.agentId : undefined, transaction: typeof loose.registrationTxHash === "string" ? loose.registrationTxHash : undefined };
+  if (!parsed.success) return { problem: parsed.issues.map((i) => `${v.getDotPath(i) ?? "status"}: ${i.message}`).join("; ").slice(0, 300), kept };
+  const { agentId, registrationTxHash, registration } = parsed.output;
+  return { book: registration ?? {}, agentId, transaction: registrationTxHash, kept };
 }

@@ -159,7 +159,7 @@ function finalize(observed: Observed, hasFinalizer: boolean, previous: ServiceOf
   const cleanup = observed.children.map(refOf).filter((ref) => ref.kind === HTTP_ROUTE.kind || ref.kind === REFERENCE_GRANT.kind);
   if (cleanup.length > 0) return { ...base, delete: deletionOrder(cleanup) };
   // An agent we registered is marked inactive on chain (its tombstone) before the offer goes.
-  if (!registrationReleased({ agentId: previous.agentId, book: previous.registration ?? {} }, config.registrationAccount)) return { ...base, delete: [], requeueAfterSeconds: config.recheckSeconds.pending };
+  if (!registrationReleased(previous.agentId, previous.registration ?? {}, config.registrationAccount)) return { ...base, delete: [], requeueAfterSeconds: config.recheckSeconds.pending };
   return { ...base, delete: [], finalizer: "remove", events: [CLEANED_UP] };
 }
 

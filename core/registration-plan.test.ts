@@ -8,28 +8,37 @@ const URI = "https://seller.example/.well-known/agent-registration.json?agent=ll
 const plan = (agentId: string | undefined, book: RegistrationBook, chain: ChainView, extra: Partial<Parameters<typeof planRegistration>[0]> = {}) =>
   planRegistration({ view: { agentId, book }, chain, signer: SIGNER, uri: URI, metadata: {}, deleting: false, ...extra });
 
+const pendingAt = (nonce: number, account = SIGNER) => ({ account, nonce, transaction: `0xtx${nonce}`, raw: `0xraw${nonce}` });
+
 describe("planRegistration", () => {
-  it("reserves a nonce before anything is sent, then sends at exactly that nonce", () => {
-    expect(plan(undefined, {}, { nextNonce: 7, block: "100" })).toEqual({ kind: "reserve", pending: { account: SIGNER, nonce: 7, fromBlock: "100" }, uri: URI });
-    expect(plan(undefined, { uri: URI, pending: { account: SIGNER, nonce: 7, fromBlock: "100" } }, { minedNonce: 7 })).toEqual({ kind: "send", nonce: 7, uri: URI });
+  it("reserves a nonce (the transaction signed and recorded) before anything is sent, then broadcasts exactly those bytes", () => {
+    expect(plan(undefined, {}, { nextNonce: 7 })).toEqual({ kind: "reserve", account: SIGNER, nonce: 7, uri: URI });
+    expect(plan(undefined, { uri: URI, pending: pendingAt(7) }, { minedNonce: 7, sent: { status: "unmined" }, rawIsOurs: true })).toEqual({ kind: "send", raw: "0xraw7", nonce: 7 });
   });
 
-  it("records a registration found on chain, whether it was ours in flight or an earlier one", () => {
-    const found = { agentId: "3", transaction: "0xabc" };
-    expect(plan(undefined, { uri: URI, pending: { account: SIGNER, nonce: 7, fromBlock: "100" } }, { found, minedNonce: 8 })).toEqual({ kind: "record", ...found, uri: URI });
-    expect(plan(undefined, {}, { found, nextNonce: 9, block: "120" })).toEqual({ kind: "record", ...found, uri: URI });
+  it("records the registration its receipt shows, or an earlier one found in the registry's logs", () => {
+    const sent = { status: "registered" as const, agentId: "3", transaction: "0xtx7" };
+    expect(plan(undefined, { uri: URI, pending: pendingAt(7) }, { minedNonce: 8, sent })).toEqual({ kind: "record", agentId: "3", transaction: "0xtx7", uri: URI });
+    const found = { agentId: "4", transaction: "0xabc" };
+    expect(plan(undefined, {}, { found, nextNonce: 9 })).toEqual({ kind: "record", ...found, uri: URI });
   });
 
-  it("gives up a nonce only once the chain mined past it with no registration of this URI", () => {
-    const pending = { account: SIGNER, nonce: 7, fromBlock: "100" };
-    expect(plan(undefined, { uri: URI, pending }, { minedNonce: 8 })).toEqual({ kind: "release" });
-    expect(plan(undefined, { uri: URI, pending }, {})).toEqual({ kind: "idle" });
+  it("gives up a nonce only once it was spent without registering: mined past it with no receipt, or reverted", () => {
+    const book = { uri: URI, pending: pendingAt(7) };
+    expect(plan(undefined, book, { minedNonce: 8, sent: { status: "unmined" } })).toEqual({ kind: "release" });
+    expect(plan(undefined, book, { minedNonce: 8, sent: { status: "reverted" } })).toEqual({ kind: "release" });
+    expect(plan(undefined, book, { minedNonce: 7, sent: { status: "unmined" }, rawIsOurs: true })).toMatchObject({ kind: "send" });
+    // Nothing read: nothing decided.
+    expect(plan(undefined, book, {})).toEqual({ kind: "idle" });
+    expect(plan(undefined, book, { minedNonce: 8 })).toEqual({ kind: "idle" });
   });
 
-  it("never sends or gives up a reservation another key made: it waits for it", () => {
-    const pending = { account: OTHER, nonce: 7, fromBlock: "100" };
-    expect(plan(undefined, { uri: URI, pending }, { minedNonce: 7 })).toEqual({ kind: "await-other-key", pending });
-    expect(plan(undefined, { uri: URI, pending }, { minedNonce: 7 }, { signer: undefined })).toEqual({ kind: "await-other-key", pending });
+  it("never broadcasts a reservation another key made, or bytes it did not sign: it waits for it to land or pass", () => {
+    const other = pendingAt(7, OTHER);
+    expect(plan(undefined, { uri: URI, pending: other }, { minedNonce: 7, sent: { status: "unmined" }, rawIsOurs: true })).toEqual({ kind: "await-other-key", pending: other });
+    expect(plan(undefined, { uri: URI, pending: other }, { minedNonce: 7, sent: { status: "unmined" } }, { signer: undefined })).toEqual({ kind: "await-other-key", pending: other });
+    const forged = pendingAt(7);
+    expect(plan(undefined, { uri: URI, pending: forged }, { minedNonce: 7, sent: { status: "unmined" }, rawIsOurs: false })).toEqual({ kind: "await-other-key", pending: forged });
   });
 
   it("without a key, waits for an external registration of the URI and records it once found", () => {
@@ -48,11 +57,12 @@ describe("planRegistration", () => {
     expect(plan("3", { uri: URI }, { agentUri: URI }, { deleting: true, uri: tomb })).toEqual({ kind: "update-uri", agentId: "3", uri: tomb });
     expect(plan("3", { uri: URI }, { agentUri: tomb }, { deleting: true, uri: tomb })).toEqual({ kind: "mark-tombstoned" });
     expect(plan("3", { uri: URI, tombstoned: true }, { agentUri: tomb }, { deleting: true, uri: tomb })).toEqual({ kind: "idle" });
-    expect(plan(undefined, {}, { nextNonce: 1, block: "1" }, { deleting: true })).toEqual({ kind: "idle" });
-    expect(registrationReleased({ book: {} }, SIGNER)).toBe(true);
-    expect(registrationReleased({ agentId: "3", book: {} }, SIGNER)).toBe(false);
-    expect(registrationReleased({ agentId: "3", book: { tombstoned: true } }, SIGNER)).toBe(true);
-    expect(registrationReleased({ book: { pending: { account: SIGNER, nonce: 1, fromBlock: "1" } } }, SIGNER)).toBe(false);
+    expect(plan(undefined, {}, { nextNonce: 1 }, { deleting: true })).toEqual({ kind: "idle" });
+    expect(registrationReleased(undefined, {}, SIGNER)).toBe(true);
+    expect(registrationReleased("3", {}, SIGNER)).toBe(false);
+    expect(registrationReleased("3", {}, undefined)).toBe(true);
+    expect(registrationReleased("3", { tombstoned: true }, SIGNER)).toBe(true);
+    expect(registrationReleased(undefined, { pending: pendingAt(1) }, SIGNER)).toBe(false);
   });
 });
 
@@ -63,7 +73,7 @@ describe("planRegistration", () => {
  * Whatever happens, the URI is registered at most once, and once the world settles, exactly once.
  */
 describe("planRegistration under crashes, lost writes and a shared account", () => {
-  type Tx = { nonce: number; register?: string };
+  type Tx = { nonce: number; register?: string; hash?: string };
   const ACTIONS = ["step", "step", "step", "mine", "crash", "other-sends", "drop-mempool"] as const;
   it("registers each URI once, however the rounds interleave (2,000 generated histories)", () => {
     const random = seededRandom(8004);
@@ -71,6 +81,8 @@ describe("planRegistration under crashes, lost writes and a shared account", () 
       const actions = Array.from({ length: Math.floor(random() * 60) }, () => ACTIONS[Math.floor(random() * ACTIONS.length)]!);
       let mined = 0;
       const registered: string[] = [];
+      const receipts = new Map<string, string>();
+      let signed = 0;
       let mempool: Tx[] = [];
       let status: { agentId?: string; book: RegistrationBook } = { book: {} };
       const mine = () => {
@@ -78,19 +90,24 @@ describe("planRegistration under crashes, lost writes and a shared account", () 
         if (!tx) return;
         mempool = mempool.filter((t) => t.nonce !== mined);
         mined++;
-        if (tx.register) registered.push(tx.register);
+        if (tx.register) (registered.push(tx.register), receipts.set(tx.hash!, String(registered.length - 1)));
       };
       const nextNonce = () => Math.max(mined, ...mempool.map((t) => t.nonce + 1));
       /** One round: read, decide, act; `crashed`: the process died before its write or send. */
       const round = (crashed = false) => {
-        const found = registered.includes(URI) ? { agentId: String(registered.indexOf(URI)), transaction: "0x1" } : undefined;
-        const step: RegistrationStep = plan(status.agentId, status.book, { found, minedNonce: mined, nextNonce: nextNonce(), block: "1", agentUri: status.agentId ? URI : undefined });
+        const pending = status.book.pending;
+        // Read in the registrar's order: the mined count first, then the receipt.
+        const minedNonce = mined;
+        const receipt = pending ? receipts.get(pending.transaction) : undefined;
+        const sent = !pending ? undefined : receipt === undefined ? { status: "unmined" as const } : { status: "registered" as const, agentId: receipt, transaction: pending.transaction };
+        const found = !pending && registered.includes(URI) ? { agentId: String(registered.indexOf(URI)), transaction: "0x1" } : undefined;
+        const step: RegistrationStep = plan(status.agentId, status.book, { minedNonce, sent, rawIsOurs: true, found, nextNonce: nextNonce(), agentUri: status.agentId ? URI : undefined });
         if (crashed) return;
         if (step.kind === "record") status = { agentId: step.agentId, book: { uri: step.uri } };
-        else if (step.kind === "reserve") status = { book: { uri: step.uri, pending: step.pending } };
+        else if (step.kind === "reserve") status = { book: { uri: step.uri, pending: { account: step.account, nonce: step.nonce, transaction: `0x${++signed}`, raw: `${step.nonce}` } } };
         else if (step.kind === "release") status = { book: {} };
         // A node takes one transaction per nonce; the same one again is "already known".
-        else if (step.kind === "send" && step.nonce >= mined && !mempool.some((t) => t.nonce === step.nonce)) mempool.push({ nonce: step.nonce, register: step.uri });
+        else if (step.kind === "send" && step.nonce >= mined && !mempool.some((t) => t.nonce === step.nonce)) mempool.push({ nonce: step.nonce, register: URI, hash: status.book.pending!.transaction });
       };
       for (const a of actions) {
         if (a === "step") round();

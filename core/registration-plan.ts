@@ -1,17 +1,17 @@
 // The next step of an offer's ERC-8004 registration, decided from its status and what the
 // chain shows; the registrar (controller/registrar.ts) runs one step per round and looks again.
-// Never two registrations for one offer: before `register` is sent, the account nonce it is
-// sent with (and the block it was read at) is recorded in the offer's status, so that after
-// any restart or change of leader the same transaction is sent again (a nonce lands once), or
-// found in the registry's logs from that block on, or seen passed by another transaction
-// before a new nonce is taken. Pure: the chain and the clock are inputs.
+// Never two registrations for one offer: `register` is signed at an account nonce and recorded
+// in the offer's status (its hash and bytes) before it is broadcast, so after any restart or
+// change of leader the very same transaction is broadcast again (a nonce lands once), or its
+// receipt is found, or the chain is seen to have mined past its nonce without it (at a block
+// that will not be reorganized) before a new one is signed. Pure: the chain is an input.
 
 /** `status.registration`: the registrar's bookkeeping, beside `status.agentId` and `registrationTxHash`. */
 export type RegistrationBook = {
   /** The agentURI registered (or being registered). */
   uri?: string;
-  /** A `register` sent, or about to be: by this account, at this nonce, read at this block. */
-  pending?: { account: string; nonce: number; fromBlock: string };
+  /** A `register` signed and recorded, perhaps broadcast: by this account, at this nonce. */
+  pending?: { account: string; nonce: number; transaction: string; raw: string };
   /** The agent's URI was set to its tombstone (the offer is being deleted). */
   tombstoned?: boolean;
 };
@@ -23,14 +23,16 @@ export type RegistrationView = {
 
 /** What the chain shows, read for this round (by the registrar, in this order). */
 export type ChainView = {
-  /** The Registered event of this URI: by `pending.account` from `pending.fromBlock`, or an earlier one by the signer. */
-  found?: { agentId: string; transaction: string };
-  /** Transactions the pending account (or the signer) has mined. */
+  /** Transactions the pending account has mined, at a block that will not be reorganized (read first). */
   minedNonce?: number;
-  /** Transactions the signer has sent, pending ones included: the next nonce to take. */
+  /** The pending transaction's receipt, read after: registered (with the agent id), reverted, or none yet. */
+  sent?: { status: "registered"; agentId: string; transaction: string } | { status: "reverted" } | { status: "unmined" };
+  /** Whether the pending transaction's bytes are ours: register(uri) at its nonce, signed by the signer, hashing to it. */
+  rawIsOurs?: boolean;
+  /** Without a reservation: an earlier Registered event of this URI (by the signer; by anyone without a key). */
+  found?: { agentId: string; transaction: string };
+  /** The next nonce to take: the signer's pending count, past every nonce reserved for other offers. */
   nextNonce?: number;
-  /** The latest block, where a new reservation's search begins. */
-  block?: string;
   /** The agent's URI on chain, when its id is known. */
   agentUri?: string;
   /** Its metadata values on chain, by key, for the keys the offer sets. */
@@ -42,10 +44,10 @@ export type RegistrationStep =
   | { kind: "idle" }
   /** Found on chain: record agentId and the transaction; the reservation goes. */
   | { kind: "record"; agentId: string; transaction: string; uri: string }
-  /** Record this nonce before anything is sent. */
-  | { kind: "reserve"; pending: NonNullable<RegistrationBook["pending"]>; uri: string }
-  /** Send register(uri) at the recorded nonce (again, if it was sent before: it lands once). */
-  | { kind: "send"; nonce: number; uri: string }
+  /** Sign register(uri) at this nonce and record it before anything is sent. */
+  | { kind: "reserve"; account: string; nonce: number; uri: string }
+  /** Broadcast the recorded transaction (again, if it was before: it lands once). */
+  | { kind: "send"; raw: string; nonce: number }
   /** The recorded nonce went to another transaction and nothing registered this URI: take a new one. */
   | { kind: "release" }
   /** The agent's URI or a metadata value differs from the offer's: one write each. */
@@ -53,7 +55,7 @@ export type RegistrationStep =
   | { kind: "update-metadata"; agentId: string; key: string; value: string }
   /** Without a key: wait for someone to register the URI; found, it is recorded. */
   | { kind: "await-external"; uri: string }
-  /** A registration reserved by a key this registrar no longer has: wait until it lands or its nonce passes. */
+  /** A reservation signed by a key this registrar no longer has (or bytes it did not sign): wait until it lands or its nonce passes. */
   | { kind: "await-other-key"; pending: NonNullable<RegistrationBook["pending"]> }
   /** Being deleted, and the agent's URI on chain is its tombstone: say so, and let the offer go. */
   | { kind: "mark-tombstoned" };
@@ -72,21 +74,23 @@ export type PlanInput = {
 export function planRegistration({ view, chain, signer, uri, metadata, deleting }: PlanInput): RegistrationStep {
   const { agentId, book } = view;
   if (agentId === undefined) {
-    // Being deleted and never registered: nothing to tombstone, unless a registration is in flight.
-    if (chain.found) return { kind: "record", ...chain.found, uri: book.pending ? book.uri ?? uri : uri };
     const pending = book.pending;
     if (pending) {
-      if (chain.minedNonce === undefined) return { kind: "idle" };
-      // Mined past the nonce and no Registered of this URI since: it went to another transaction.
+      if (chain.sent?.status === "registered") return { kind: "record", agentId: chain.sent.agentId, transaction: chain.sent.transaction, uri: book.uri ?? uri };
+      // Mined and reverted: its nonce is spent and nothing was registered.
+      if (chain.sent?.status === "reverted") return { kind: "release" };
+      if (chain.minedNonce === undefined || chain.sent === undefined) return { kind: "idle" };
+      // Mined past its nonce (for good) and not ours: it can never land now.
       if (chain.minedNonce > pending.nonce) return { kind: "release" };
-      // Sent by another key (rotated since): it may still land, and only that key can send it again.
-      if (signer === undefined || !sameAccount(signer, pending.account)) return { kind: "await-other-key", pending };
-      return { kind: "send", nonce: pending.nonce, uri: book.uri ?? uri };
+      // Signed by a key this registrar no longer has, or bytes it did not sign: only waiting is safe.
+      if (signer === undefined || !sameAccount(signer, pending.account) || chain.rawIsOurs !== true) return { kind: "await-other-key", pending };
+      return { kind: "send", raw: pending.raw, nonce: pending.nonce };
     }
+    if (chain.found) return { kind: "record", ...chain.found, uri };
     if (deleting) return { kind: "idle" };
     if (signer === undefined) return { kind: "await-external", uri };
-    if (chain.nextNonce === undefined || chain.block === undefined) return { kind: "idle" };
-    return { kind: "reserve", pending: { account: signer, nonce: chain.nextNonce, fromBlock: chain.block }, uri };
+    if (chain.nextNonce === undefined) return { kind: "idle" };
+    return { kind: "reserve", account: signer, nonce: chain.nextNonce, uri };
   }
   if (signer === undefined || chain.agentUri === undefined) return { kind: "idle" };
   if (chain.agentUri !== uri) return { kind: "update-uri", agentId, uri };
@@ -105,7 +109,7 @@ function sameAccount(a: string, b: string): boolean {
  * Whether a deleted offer's registration lets the finalizer go: never registered and nothing in
  * flight, tombstoned, or registered by someone else (no key: only they can mark it inactive).
  */
-export function registrationReleased(view: RegistrationView, signer: string | undefined): boolean {
-  if (view.book.pending) return false;
-  return view.agentId === undefined || view.book.tombstoned === true || signer === undefined;
+export function registrationReleased(agentId: string | undefined, book: { pending?: unknown; tombstoned?: unknown }, signer: string | undefined): boolean {
+  if (book.pending !== undefined) return false;
+  return agentId === undefined || book.tombstoned === true || signer === undefined;
 }

@@ -113,12 +113,12 @@ export const ServiceOfferStatusSchema = v.looseObject({
   endpoint: v.optional(v.string()),
   agentId: v.optional(v.string()),
   registrationTxHash: v.optional(v.string()),
-  /** The registrar's bookkeeping (core/registration-plan.ts): the URI registered, a nonce reserved, a tombstone written. */
-  registration: v.optional(v.looseObject({
-    uri: v.optional(v.string()),
-    pending: v.optional(v.object({ account: v.string(), nonce: v.number(), fromBlock: v.string() })),
-    tombstoned: v.optional(v.boolean()),
-  })),
+  /**
+   * The registrar's bookkeeping (core/registration-plan.ts): the URI registered, a transaction
+   * reserved, a tombstone written. The registrar reads it strictly itself (controller/registrar.ts);
+   * here, only whether something is pending or tombstoned, so that a garbled one never hides the rest.
+   */
+  registration: v.optional(v.looseObject({ pending: v.optional(v.unknown()), tombstoned: v.optional(v.unknown()) })),
 });
 export type ServiceOfferStatus = v.InferOutput<typeof ServiceOfferStatusSchema>;
 

@@ -6,7 +6,7 @@
 // without a key, a registration made by someone else is recorded.
 import fs from "node:fs";
 import path from "node:path";
-import { createPublicClient, createWalletClient, http, parseAbiItem } from "viem";
+import { createPublicClient, createWalletClient, encodeFunctionData, http, keccak256, parseAbiItem } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { agentUriOf } from "../../core/agent-registration.ts";
@@ -31,10 +31,12 @@ const registrations = async (uri: string) => (await reader().getLogs({ address: 
 const tokenUri = (agentId: string) => reader().readContract({ address: stack.chain.identityRegistry.address, abi: IDENTITY_REGISTRY_ABI, functionName: "tokenURI", args: [BigInt(agentId)] });
 const nonceOf = (address: `0x${string}`) => reader().getTransactionCount({ address });
 
+/** A controller with the registration flags, once it leads (the last one's lease may have to run out first). */
 async function startController(runtime: "node" | "deno", identity: string, withKey = true) {
   const extra = ["--public-url", PUBLIC_URL, "--registration-rpc", `base-sepolia=${stack.chain.rpcUrl}`, ...(withKey ? ["--registration-key-file", keyFile] : [])];
   const controller = await stack.startController(runtime, identity, extra);
   running.push(controller);
+  await waitFor(`${identity} leading`, async () => /^x402_controller_leader 1$/m.test(await (await fetch(`${controller.url}/metrics`)).text()), 30_000);
   return controller;
 }
 async function stopControllers() {
@@ -119,27 +121,51 @@ describe.each(["node", "deno"] as const)("ERC-8004 registration, controller on %
 });
 
 describe("ERC-8004 registration across a controller's death", () => {
-  it("a register sent by a controller killed before recording it is found and recorded after restart: one registration", async () => {
-    const name = "agent-crash";
+  it.each([["sent", true], ["signed but never sent", false]] as const)("a register %s by a controller killed before recording its outcome is resolved after restart: one registration", async (_, broadcast) => {
+    const name = `agent-crash-${broadcast ? "sent" : "unsent"}`;
     const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
     await applyOffer(stack.admin, "shop", name, offer());
     await waitFor("the offer stored", async () => (await offerOf(name)) !== undefined, 5000);
-    // What the dead controller did: reserved a nonce in the status, then sent register(uri) at it.
+    // What the dead controller did: signed register(uri) at a nonce, recorded it in the status, and (or not) broadcast it.
+    const wallet = createWalletClient({ account: registrar, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
     const nonce = await nonceOf(registrar.address);
-    const fromBlock = String(await reader().getBlockNumber());
+    const request = await wallet.prepareTransactionRequest({ to: stack.chain.identityRegistry.address, data: encodeFunctionData({ abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri] }), nonce });
+    const raw = await wallet.signTransaction(request);
     await stack.admin.request("PATCH", `${offerPath("shop", name)}/status`, {
-      body: { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name, namespace: "shop" }, status: { registration: { uri, pending: { account: registrar.address, nonce, fromBlock } } } },
+      body: { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name, namespace: "shop" }, status: { registration: { uri, pending: { account: registrar.address, nonce, transaction: keccak256(raw), raw } } } },
       contentType: "application/apply-patch+yaml", query: { fieldManager: REGISTRAR_FIELD_MANAGER, force: true },
     });
-    const wallet = createWalletClient({ account: registrar, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
-    await reader().waitForTransactionReceipt({ hash: await wallet.writeContract({ address: stack.chain.identityRegistry.address, abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri], nonce }) });
+    if (broadcast) await reader().waitForTransactionReceipt({ hash: await reader().sendRawTransaction({ serializedTransaction: raw }) });
 
     await startController("node", "controller-restarted");
-    await waitReady(stack.admin, "shop", name, 30_000);
+    await waitReady(stack.admin, "shop", name, 45_000);
     const events = await registrations(uri);
     expect(events).toHaveLength(1);
-    expect((await offerOf(name))!.status).toMatchObject({ agentId: String(events[0]!.args.agentId), registrationTxHash: events[0]!.transactionHash });
-  });
+    expect(events[0]!.transactionHash).toBe(keccak256(raw));
+    expect((await offerOf(name))!.status).toMatchObject({ agentId: String(events[0]!.args.agentId), registrationTxHash: keccak256(raw) });
+  }, 60_000);
+
+  it("a reservation written by hand (bytes another key signed) is never broadcast; removed, as its condition says, the offer registers once", async () => {
+    const name = "agent-forged";
+    const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
+    await startController("node", "controller-forged");
+    const stranger = createWalletClient({ account: privateKeyToAccount(stack.chain.accounts[5]!.privateKey), chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
+    const nonce = await nonceOf(registrar.address);
+    const raw = await stranger.signTransaction(await stranger.prepareTransactionRequest({ to: stack.chain.identityRegistry.address, data: encodeFunctionData({ abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri] }), nonce: 0 }));
+    await applyOffer(stack.admin, "shop", name, offer());
+    const patchStatus = (registration: object) => stack.admin.request("PATCH", `${offerPath("shop", name)}/status`, {
+      body: { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name, namespace: "shop" }, status: { registration } },
+      contentType: "application/apply-patch+yaml", query: { fieldManager: REGISTRAR_FIELD_MANAGER, force: true },
+    });
+    await patchStatus({ uri, pending: { account: registrar.address, nonce, transaction: keccak256(raw), raw } });
+    await waitFor("the forged reservation refused", async () => /not this controller's to send/.test(condition(await offerOf(name) as never, "Registered")?.message ?? ""), 20_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await registrations(uri)).toHaveLength(0);
+    expect(await nonceOf(stack.chain.accounts[5]!.address as `0x${string}`)).toBe(0);
+    await patchStatus({ uri });
+    await waitReady(stack.admin, "shop", name, 30_000);
+    expect(await registrations(uri)).toHaveLength(1);
+  }, 60_000);
 
   it("without a key: AwaitingExternalRegistration keeps the offer from Ready until someone registers its URI, then that registration is recorded", async () => {
     const name = "agent-external";
