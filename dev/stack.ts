@@ -121,23 +121,24 @@ export async function startStack(options: { hostIndex?: number; fleet?: boolean 
     ]);
 
     const verifierPort = await freePort();
-    const verifierUrl = options.fleet ? `${traefik.authUrl}/verify` : `http://127.0.0.1:${verifierPort}/verify`;
-    // The data path listens on the host's side of the test host's link, an address an
-    // EndpointSlice may name (not loopback), published as the verifier's Service.
+    const verifierUrl = options.fleet ? `${traefik.authUrl}/verify` : `http://${host.hostAddress}:${verifierPort}/verify`;
+    // The verifier listens on the host's side of the test host's link, an address an
+    // EndpointSlice may name (not loopback), published as its Service: the data path, and its
+    // own port for what the gateway routes to it (manifests/verifier/well-known-route.yaml).
     const dataPathPort = await freePort();
     await apply(admin, [
-      { apiVersion: "v1", kind: "Service", metadata: { name: "x402-verifier", namespace: "x402" }, spec: { ports: [{ name: "data-path", port: 8081, targetPort: dataPathPort }] } },
+      { apiVersion: "v1", kind: "Service", metadata: { name: "x402-verifier", namespace: "x402" }, spec: { ports: [{ name: "http", port: 8080 }, { name: "data-path", port: 8081 }] } },
       {
         apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice",
         metadata: { name: "x402-verifier-e2e", namespace: "x402", labels: { "kubernetes.io/service-name": "x402-verifier" } },
-        addressType: "IPv4", ports: [{ name: "data-path", port: dataPathPort, protocol: "TCP" }],
+        addressType: "IPv4", ports: [{ name: "http", port: verifierPort, protocol: "TCP" }, { name: "data-path", port: dataPathPort, protocol: "TCP" }],
         endpoints: [{ addresses: [host.hostAddress], conditions: { ready: true } }],
       },
     ]);
-    const component = async (process: Running, port: number, what: string): Promise<Component> => {
+    const component = async (process: Running, port: number, what: string, address = "127.0.0.1"): Promise<Component> => {
       cleanups.push(() => process.stop());
-      await waitFor(what, () => httpReady(`http://127.0.0.1:${port}/healthz`), 60_000, process);
-      return { process, port, url: `http://127.0.0.1:${port}` };
+      await waitFor(what, () => httpReady(`http://${address}:${port}/healthz`), 60_000, process);
+      return { process, port, url: `http://${address}:${port}` };
     };
 
     // Under the memory limit of its Deployment, as the kubelet would run it (see memory-limit.ts).
@@ -164,10 +165,10 @@ export async function startStack(options: { hostIndex?: number; fleet?: boolean 
       },
       async startVerifier(runtime) {
         const process = startDeployed("verifier", runtime, [
-          "verifier", "--kubeconfig", verifierKubeconfig, "--listen", `127.0.0.1:${verifierPort}`, "--data-path-listen", `${host.hostAddress}:${dataPathPort}`, "--facilitator", "local",
+          "verifier", "--kubeconfig", verifierKubeconfig, "--listen", `${host.hostAddress}:${verifierPort}`, "--data-path-listen", `${host.hostAddress}:${dataPathPort}`, "--facilitator", "local",
           "--rpc", `base-sepolia=${chain.rpcUrl}`, "--settlement-key-file", settlementKey,
         ]);
-        return await component(process, verifierPort, `verifier on ${runtime}`);
+        return await component(process, verifierPort, `verifier on ${runtime}`, host.hostAddress);
       },
       async startVerifierFleet(runtimes, replayStore) {
         const fleet = await startVerifierFleet({

@@ -5,6 +5,7 @@
 // idle costs no transaction and no write; deletion writes the tombstone before the offer goes;
 // without a key, a registration made by someone else is recorded.
 import fs from "node:fs";
+import nodeHttp from "node:http";
 import path from "node:path";
 import { createPublicClient, createWalletClient, encodeFunctionData, http, keccak256, parseAbiItem } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -12,11 +13,23 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { agentUriOf } from "../../core/agent-registration.ts";
 import { IDENTITY_REGISTRY_ABI } from "../../controller/identity-registry.ts";
 import { REGISTRAR_FIELD_MANAGER } from "../../controller/registrar.ts";
-import { apply } from "../../dev/apply.ts";
+import { apply, readManifests } from "../../dev/apply.ts";
 import { applyOffer, condition, controllerWrites, getOffer, offerPath, waitReady } from "../../dev/cluster-helpers.ts";
-import { waitFor } from "../../dev/process.ts";
+import { PROJECT_ROOT, waitFor } from "../../dev/process.ts";
 import { type Component, type Stack, startStack, UPSTREAM } from "../../dev/stack.ts";
 
+/** GET through Traefik as a buyer reaching the seller's public host would. */
+function getVia(path: string, host: string): Promise<{ status: number; json(): any }> {
+  const gateway = new URL(stack.traefik.url);
+  return new Promise((resolve, reject) => {
+    const request = nodeHttp.get({ host: gateway.hostname, port: gateway.port, path, headers: { host } }, (response) => {
+      let text = "";
+      response.on("data", (chunk) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, json: () => JSON.parse(text) }));
+    });
+    request.on("error", reject);
+  });
+}
 const REGISTERED = parseAbiItem("event Registered(uint256 indexed agentId, string agentURI, address indexed owner)");
 const PUBLIC_URL = "http://seller.test:8080";
 let stack: Stack;
@@ -39,11 +52,9 @@ async function startController(runtime: "node" | "deno", identity: string, withK
   await waitFor(`${identity} leading`, async () => /^x402_controller_leader 1$/m.test(await (await fetch(`${controller.url}/metrics`)).text()), 30_000);
   return controller;
 }
+/** Stopped as Kubernetes stops a Pod (SIGTERM): the lease is released, and the next controller leads at once. */
 async function stopControllers() {
-  for (const c of running.splice(0)) {
-    c.process.child.kill("SIGKILL");
-    await c.process.exited;
-  }
+  for (const c of running.splice(0)) await c.process.stop();
 }
 const offer = (extra: object = {}) => ({
   upstream: { service: UPSTREAM.service, namespace: UPSTREAM.namespace, port: UPSTREAM.port },
@@ -56,6 +67,7 @@ beforeAll(async () => {
   stack = await startStack();
   await apply(stack.admin, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } }]);
   await stack.startVerifier("node");
+  await apply(stack.admin, readManifests(path.join(PROJECT_ROOT, "manifests", "verifier", "well-known-route.yaml")));
   registrar = privateKeyToAccount(stack.chain.accounts[7]!.privateKey);
   keyFile = path.join(stack.dir, "registration.key");
   fs.writeFileSync(keyFile, stack.chain.accounts[7]!.privateKey, { mode: 0o600 });
@@ -98,6 +110,21 @@ describe.each(["node", "deno"] as const)("ERC-8004 registration, controller on %
     // One register and one metadata write (model=qwen3), nothing else.
     expect(await nonceOf(registrar.address) - sentBefore).toBe(2);
     console.log(JSON.stringify({ runtime, msToReady: readyAt - started, transactions: (await nonceOf(registrar.address)) - sentBefore }));
+
+    // The agentURI on chain resolves, through Traefik, to the offer's document naming that very agent;
+    // the host's document vouches for it (the chain says its URI is this host's).
+    const documentUrl = new URL(uri());
+    await waitFor("the document names the agent", async () => {
+      const served = await getVia(`${documentUrl.pathname}${documentUrl.search}`, documentUrl.host);
+      return served.status === 200 && served.json().registrations?.[0]?.agentId === Number(o.status!.agentId);
+    }, 10_000);
+    const served = (await getVia(`${documentUrl.pathname}${documentUrl.search}`, documentUrl.host)).json();
+    expect(served).toMatchObject({ name: "Test agent", active: true, x402Support: true, metadata: { model: "qwen3" }, registrations: [{ agentRegistry: `eip155:84532:${stack.chain.identityRegistry.address}` }] });
+    expect(served.services[0]).toEqual({ name: "web", endpoint: `${PUBLIC_URL}/services/${name}` });
+    const host = (await getVia(documentUrl.pathname, documentUrl.host)).json();
+    expect(host.registrations).toContainEqual({ agentId: Number(o.status!.agentId), agentRegistry: `eip155:84532:${stack.chain.identityRegistry.address}` });
+    // Reached under another name, the host vouches for no agent.
+    expect((await getVia(documentUrl.pathname, "elsewhere.test")).json().registrations).toEqual([]);
 
     // Idle: no transaction and no write of the offer's status for several rounds.
     const since = Date.now();
