@@ -3,6 +3,7 @@
 // is exactly what server-side apply wants to be sent.
 import type { AgentRegistration } from "./agent-registration.ts";
 import { assetSpecOf } from "./assets.ts";
+import { bazaarExtension } from "./bazaar.ts";
 import type { OperatorConfig } from "./config.ts";
 import { apiVersionOf, HTTP_ROUTE, MIDDLEWARE, REFERENCE_GRANT } from "./kinds.ts";
 import type { KubeObject } from "./kube.ts";
@@ -83,6 +84,7 @@ export function paymentRoute(id: OfferIdentity, offer: ValidOffer, upstreamHealt
       upstream: spec.dataPath ? { url: `http://${upstream.service}.${upstream.namespace}.svc:${upstream.port}`, stripPrefix: offer.path } : undefined,
       upto: spec.payment.upto ? { maxTokens: spec.payment.upto.maxTokens } : undefined,
       upstreamHealthy,
+      bazaar: bazaarExtension(spec),
       registration: registration ? { agent: id.name, document: registration } : undefined,
     }),
   };

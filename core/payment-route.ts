@@ -17,6 +17,8 @@ export const PAYMENT_ROUTE_KIND = PAYMENT_ROUTE.kind;
 export const MAX_PATTERN_LENGTH = 256;
 export const MAX_PATTERN_STARS = 8;
 export const MAX_DESCRIPTION_LENGTH = 1024;
+/** Every 402 of the route carries it: kept small. */
+export const MAX_BAZAAR_BYTES = 8192;
 
 const positiveInteger = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"));
 
@@ -88,6 +90,11 @@ export const PaymentRouteSpecSchema = v.strictObject({
   upto: v.optional(v.strictObject({
     maxTokens: v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(100_000_000, "must be at most 100000000")),
   })),
+  /** The x402 Bazaar extension its 402 carries (and /.well-known/x402 lists), when the offer opts in; bounded. */
+  bazaar: v.optional(v.pipe(
+    v.strictObject({ info: v.record(v.string(), v.unknown()), schema: v.record(v.string(), v.unknown()) }),
+    v.check((b) => JSON.stringify(b).length <= MAX_BAZAAR_BYTES, `must be at most ${MAX_BAZAAR_BYTES} bytes of JSON`),
+  )),
   /** The offer's ERC-8004 registration document, which the verifier serves on the host. */
   registration: v.optional(RouteRegistrationSchema),
 });

@@ -92,6 +92,20 @@ export const ServiceOfferSpecSchema = v.strictObject({
    */
   dataPath: v.optional(v.boolean()),
   upstreamAuth: v.optional(SecretKeyRefSchema),
+  /**
+   * Being catalogued by facilitators: `bazaar: true` puts the x402 Bazaar extension in the
+   * offer's 402 (core/bazaar.ts); `input` and `output` are example call and answer.
+   */
+  discovery: v.optional(v.pipe(
+    v.strictObject({
+      bazaar: v.optional(v.boolean()),
+      input: v.optional(v.record(v.string(), v.unknown())),
+      // The official schema types the example answer as an object.
+      output: v.optional(v.record(v.string(), v.unknown())),
+    }),
+    // Every 402 of the offer carries the examples (within the PaymentRoute's bound for the whole extension).
+    v.check((d) => JSON.stringify(d).length <= 4096, "input and output examples must be at most 4096 bytes of JSON together"),
+  )),
   // Registration is carried for the on-chain agent registry; we accept and keep it whole.
   registration: v.optional(v.looseObject({
     enabled: v.optional(v.boolean()),

@@ -36,6 +36,12 @@ describe("validateOffer", () => {
     ]);
   });
 
+  it("names what is wrong with a discovery opt-in, and refuses an example answer too big for every 402", () => {
+    expect(issuesOf({ ...spec(), discovery: { bazaar: "yes", output: "sunny", extra: 1 } }).map((i) => i.field)).toEqual(["spec.discovery.extra", "spec.discovery.bazaar", "spec.discovery.output"]);
+    expect(issuesOf({ ...spec(), discovery: { bazaar: true, output: { text: "x".repeat(9000) } } }).map((i) => i.field)).toEqual(["spec.discovery"]);
+    expect(issuesOf({ ...spec(), discovery: { bazaar: true, input: { q: "x" } } })).toEqual([]);
+  });
+
   it("refuses a payTo no one can collect from: the zero address or the network's token", () => {
     const zero = spec();
     zero.payment.payTo = "0x0000000000000000000000000000000000000000";

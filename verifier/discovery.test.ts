@@ -28,6 +28,18 @@ describe("x402 discovery (/.well-known/x402)", () => {
     expect(doc.pagination).toEqual({ limit: 2, offset: 0, total: 2 });
   });
 
+  it("an opted-in route's Bazaar extension is in its 402 and in its listing, the same object (one source)", () => {
+    const bazaar = { info: { input: { type: "http", method: "GET", queryParams: {} } }, schema: { type: "object" } };
+    const route = pricedRoute({ pattern: "/services/api/*", bazaar });
+    const required = JSON.parse(Buffer.from(paymentRequired(route, "https://seller.example/services/api/x", "").headers["payment-required"]!, "base64").toString());
+    expect(required.extensions).toEqual({ bazaar });
+    expect(parsed(discoveryDocument([route], "https://seller.example", NOW)).items[0]!.extensions).toEqual({ bazaar });
+    // Not opted in: no extensions at all.
+    const plain = pricedRoute({ pattern: "/services/llm/*" });
+    expect(JSON.parse(Buffer.from(paymentRequired(plain, "https://seller.example/x", "").headers["payment-required"]!, "base64").toString()).extensions).toBeUndefined();
+    expect(parsed(discoveryDocument([plain], "https://seller.example", NOW)).items[0]!.extensions).toBeUndefined();
+  });
+
   it("lists nothing, validly, when nothing is charged for", () => {
     expect(parsed(discoveryDocument([], "https://seller.example", NOW))).toEqual({ x402Version: 2, items: [], pagination: { limit: 0, offset: 0, total: 0 } });
   });

@@ -18,7 +18,8 @@ export function discoveryDocument(routes: readonly PricedRoute[], origin: string
   const lastUpdated = JSON.stringify(now.toISOString());
   const items = listed.map(({ route, resource }) =>
     `{"resource":${JSON.stringify(resource)},"type":"http","x402Version":2,"accepts":[${route.accepts.map((a) => a.v2RequirementJson).join(",")}],` +
-    `"lastUpdated":${lastUpdated},"description":${JSON.stringify(route.description)},"mimeType":${JSON.stringify(route.mimeType)}}`
+    `"lastUpdated":${lastUpdated},"description":${JSON.stringify(route.description)},"mimeType":${JSON.stringify(route.mimeType)}` +
+    `${route.bazaarJson ? `,"extensions":{"bazaar":${route.bazaarJson}}` : ""}}`
   );
   return `{"x402Version":2,"items":[${items.join(",")}],"pagination":{"limit":${items.length},"offset":0,"total":${items.length}}}`;
 }

@@ -10,6 +10,9 @@ import path from "node:path";
 import { createPublicClient, createWalletClient, encodeFunctionData, http, keccak256, parseAbiItem } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { x402Client, x402HTTPClient } from "@x402/core/client";
+import { registerExactEvmScheme } from "@x402/evm/exact/client";
+import { type DiscoveryResourcesResponse, extractDiscoveryInfo } from "@x402/extensions";
 import { agentUriOf } from "../../core/agent-registration.ts";
 import { IDENTITY_REGISTRY_ABI } from "../../controller/identity-registry.ts";
 import { REGISTRAR_FIELD_MANAGER } from "../../controller/registrar.ts";
@@ -211,5 +214,34 @@ describe("ERC-8004 registration across a controller's death", () => {
     const events = await registrations(uri);
     expect(events).toHaveLength(1);
     expect((await offerOf(name))!.status!.agentId).toBe(String(events[0]!.args.agentId));
+  }, 60_000);
+});
+
+describe("the x402 Bazaar extension", () => {
+  it("an opted-in offer's 402 through Traefik carries it; the official client pays with it echoed, and the official extractor catalogues the call from that payment", async () => {
+    await startController("node", "controller-bazaar");
+    const name = "bazaar";
+    await applyOffer(stack.admin, "shop", name, {
+      ...offer({ registration: undefined }), type: "inference", model: { name: "qwen3:0.6b", runtime: "ollama" }, discovery: { bazaar: true, output: { choices: [] } },
+    });
+    await waitReady(stack.admin, "shop", name, 20_000);
+    const url = `${stack.traefik.url}/services/${name}/v1/chat/completions`;
+    await waitFor("the offer served by Traefik", async () => (await fetch(url, { method: "POST" })).status === 402, 15_000);
+    const unpaid = await fetch(url, { method: "POST" });
+    expect(unpaid.status).toBe(402);
+    const client = new x402Client();
+    registerExactEvmScheme(client, { signer: privateKeyToAccount(stack.chain.accounts[4]!.privateKey) });
+    const http402 = new x402HTTPClient(client);
+    const required = http402.getPaymentRequiredResponse((h) => unpaid.headers.get(h), await unpaid.json());
+    expect(required.extensions?.bazaar).toMatchObject({ info: { input: { type: "http", method: "POST", bodyType: "json", body: { model: "qwen3:0.6b" } }, output: { type: "json", example: { choices: [] } } } });
+    const payload = await client.createPaymentPayload(required);
+    const discovered = extractDiscoveryInfo(payload as never, payload.accepted as never);
+    expect(discovered).toMatchObject({ resourceUrl: url, method: "POST" });
+    // The payment with the extension echoed is an ordinary payment: served.
+    const paid = await fetch(url, { method: "POST", headers: http402.encodePaymentSignatureHeader(payload) });
+    expect(paid.status).toBe(200);
+    // /.well-known/x402 lists the same extension.
+    const listing = await (await fetch(`${stack.traefik.url}/.well-known/x402`)).json() as DiscoveryResourcesResponse;
+    expect(listing.items.find((item) => item.resource.endsWith(`/services/${name}/`))?.extensions).toEqual({ bazaar: required.extensions!.bazaar });
   }, 60_000);
 });

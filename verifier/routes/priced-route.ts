@@ -53,6 +53,8 @@ export type PricedRoute = {
   mimeType: string;
   /** The offer's ERC-8004 registration document (its agent named within the route's namespace). */
   registration?: RouteRegistration;
+  /** The x402 Bazaar extension, as JSON, for its 402s and /.well-known/x402 (one source). */
+  bazaarJson?: string;
 };
 
 export type Pricing = { ok: true; route: PricedRoute } | { ok: false; issue: FieldIssue };
@@ -103,6 +105,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[], tr
     description,
     mimeType,
     registration: spec.registration,
+    bazaarJson: spec.bazaar && JSON.stringify(spec.bazaar),
   } };
 }
 
