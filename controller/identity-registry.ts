@@ -31,6 +31,7 @@ export function isRegistryError(error: unknown): error is RegistryError {
 export type IdentityRegistry = {
   readonly address: `0x${string}`;
   readonly signer?: `0x${string}`;
+  /** `uri`: the agentURI the offer registers (never one its status names: that is anyone's to write). */
   view(input: { agentId?: string; book: RegistrationBook; uri: string; metadataKeys: string[] }): Promise<ChainView>;
   /** Signs register(uri) at `nonce` (nothing is sent): its hash and bytes, to record before broadcasting. */
   sign(uri: string, nonce: number): Promise<{ transaction: string; raw: string }>;
@@ -67,15 +68,18 @@ export function identityRegistry(options: { rpcUrl: string; chainId: number; add
     return undefined;
   }
 
-  /** What became of the recorded transaction: registered (mined no later than `safe`), reverted, or not mined. */
-  async function receiptOf(hash: Hex, safe: bigint): Promise<ChainView["sent"]> {
+  /**
+   * What became of the recorded transaction: registered `uri` (mined no later than `safe`), spent
+   * without registering it (reverted, or a transaction of something else, written into the status by hand), or not mined.
+   */
+  async function receiptOf(hash: Hex, safe: bigint, uri: string): Promise<ChainView["sent"]> {
     const receipt = await reader.getTransactionReceipt({ hash }).catch((error) => {
       if ((error as { name?: string }).name === "TransactionReceiptNotFoundError") return undefined;
       throw error;
     });
     if (!receipt || receipt.blockNumber > safe) return { status: "unmined" };
     if (receipt.status !== "success") return { status: "reverted" };
-    const [event] = parseEventLogs({ abi: [REGISTERED], logs: receipt.logs.filter((l) => sameAddress(l.address, address)) });
+    const event = parseEventLogs({ abi: [REGISTERED], logs: receipt.logs.filter((l) => sameAddress(l.address, address)) }).find((e) => e.args.agentURI === uri);
     return event ? { status: "registered", agentId: String(event.args.agentId), transaction: hash } : { status: "reverted" };
   }
 
@@ -120,8 +124,8 @@ export function identityRegistry(options: { rpcUrl: string; chainId: number; add
         // mined by then is found by its receipt, so "mined past it without it" is never a race.
         const { number: safe } = await reader.getBlock({ blockTag: "safe" });
         const minedNonce = await reader.getTransactionCount({ address: pending.account as `0x${string}`, blockNumber: safe });
-        const sent = await receiptOf(pending.transaction as Hex, safe);
-        return { minedNonce, sent, rawIsOurs: await isOurs(pending.raw, pending.transaction, pending.nonce, input.book.uri ?? input.uri) };
+        const sent = await receiptOf(pending.transaction as Hex, safe, input.uri);
+        return { minedNonce, sent, rawIsOurs: await isOurs(pending.raw, pending.transaction, pending.nonce, input.uri) };
       }
       const { number: head } = await reader.getBlock({ blockTag: "latest" });
       const found = await earlier(input.uri, signer, head);

@@ -88,13 +88,14 @@ export function startRegistrar(options: RegistrarOptions): Registrar {
     }
     // Deleted: the document is written into the chain itself, as the host will no longer serve it.
     const document = registrationDocument(id, { ...spec, registration: { ...spec.registration, enabled: true } }, path, network, config.publicUrl, agentId)!;
-    const uri = deleting ? dataUriOf(tombstoneOf(document)) : agentUriOf(config.publicUrl, id);
+    const registerUri = agentUriOf(config.publicUrl, id);
+    const uri = deleting ? dataUriOf(tombstoneOf(document)) : registerUri;
     // agentWallet is the registry's own (set only with the wallet's signature): in the document, not on chain.
     const metadata = Object.fromEntries(Object.entries(document.metadata ?? {}).filter(([key]) => key !== "agentWallet"));
     try {
-      const chain = await registry.view({ agentId, book, uri, metadataKeys: Object.keys(metadata) });
+      const chain = await registry.view({ agentId, book, uri: registerUri, metadataKeys: Object.keys(metadata) });
       if (chain.nextNonce !== undefined && registry.signer) chain.nextNonce = allocate(registry.signer, chain.nextNonce);
-      const step = planRegistration({ view: { agentId, book }, chain, signer: registry.signer, uri, metadata, deleting });
+      const step = planRegistration({ view: { agentId, book }, chain, signer: registry.signer, uri, registerUri, metadata, deleting });
       return finish(raw, status, await carryOut(step, registry, current, network));
     } catch (error) {
       if (!isRegistryError(error)) throw error;

@@ -23,6 +23,12 @@ describe("planRegistration", () => {
     expect(plan(undefined, {}, { found, nextNonce: 9 })).toEqual({ kind: "record", ...found, uri: URI });
   });
 
+  it("records what registered the offer's own URI, never a URI its status names (anyone may write a status)", () => {
+    const sent = { status: "registered" as const, agentId: "3", transaction: "0xtx7" };
+    const step = planRegistration({ view: { book: { uri: "https://evil.example/x", pending: pendingAt(7) } }, chain: { minedNonce: 8, sent }, signer: SIGNER, uri: "data:tomb", registerUri: URI, metadata: {}, deleting: true });
+    expect(step).toEqual({ kind: "record", agentId: "3", transaction: "0xtx7", uri: URI });
+  });
+
   it("gives up a nonce only once it was spent without registering: mined past it with no receipt, or reverted", () => {
     const book = { uri: URI, pending: pendingAt(7) };
     expect(plan(undefined, book, { minedNonce: 8, sent: { status: "unmined" } })).toEqual({ kind: "release" });

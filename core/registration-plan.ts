@@ -25,7 +25,10 @@ export type RegistrationView = {
 export type ChainView = {
   /** Transactions the pending account has mined, at a block that will not be reorganized (read first). */
   minedNonce?: number;
-  /** The pending transaction's receipt, read after: registered (with the agent id), reverted, or none yet. */
+  /**
+   * The pending transaction's receipt, read after: registered this offer's URI (with the agent
+   * id), spent without doing so (reverted, or registered something else), or none yet.
+   */
   sent?: { status: "registered"; agentId: string; transaction: string } | { status: "reverted" } | { status: "unmined" };
   /** Whether the pending transaction's bytes are ours: register(uri) at its nonce, signed by the signer, hashing to it. */
   rawIsOurs?: boolean;
@@ -65,18 +68,20 @@ export type PlanInput = {
   chain: ChainView;
   /** The signing account, if the registrar has a key. */
   signer?: string;
-  /** The agentURI the offer should have on chain (live) or its tombstone (being deleted). */
+  /** The agentURI the offer should have on chain now: its live one, or its tombstone (being deleted). */
   uri: string;
+  /** The agentURI the offer registers: its live one, even while it is being deleted (absent: `uri`). */
+  registerUri?: string;
   metadata: Record<string, string>;
   deleting: boolean;
 };
 
-export function planRegistration({ view, chain, signer, uri, metadata, deleting }: PlanInput): RegistrationStep {
+export function planRegistration({ view, chain, signer, uri, registerUri = uri, metadata, deleting }: PlanInput): RegistrationStep {
   const { agentId, book } = view;
   if (agentId === undefined) {
     const pending = book.pending;
     if (pending) {
-      if (chain.sent?.status === "registered") return { kind: "record", agentId: chain.sent.agentId, transaction: chain.sent.transaction, uri: book.uri ?? uri };
+      if (chain.sent?.status === "registered") return { kind: "record", agentId: chain.sent.agentId, transaction: chain.sent.transaction, uri: registerUri };
       // Mined and reverted: its nonce is spent and nothing was registered.
       if (chain.sent?.status === "reverted") return { kind: "release" };
       if (chain.minedNonce === undefined || chain.sent === undefined) return { kind: "idle" };
@@ -86,11 +91,11 @@ export function planRegistration({ view, chain, signer, uri, metadata, deleting 
       if (signer === undefined || !sameAccount(signer, pending.account) || chain.rawIsOurs !== true) return { kind: "await-other-key", pending };
       return { kind: "send", raw: pending.raw, nonce: pending.nonce };
     }
-    if (chain.found) return { kind: "record", ...chain.found, uri };
+    if (chain.found) return { kind: "record", ...chain.found, uri: registerUri };
     if (deleting) return { kind: "idle" };
-    if (signer === undefined) return { kind: "await-external", uri };
+    if (signer === undefined) return { kind: "await-external", uri: registerUri };
     if (chain.nextNonce === undefined) return { kind: "idle" };
-    return { kind: "reserve", account: signer, nonce: chain.nextNonce, uri };
+    return { kind: "reserve", account: signer, nonce: chain.nextNonce, uri: registerUri };
   }
   if (signer === undefined || chain.agentUri === undefined) return { kind: "idle" };
   if (chain.agentUri !== uri) return { kind: "update-uri", agentId, uri };

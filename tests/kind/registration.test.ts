@@ -197,6 +197,26 @@ describe("ERC-8004 registration across a controller's death", () => {
     expect(await registrations(uri)).toHaveLength(1);
   }, 60_000);
 
+  it("a reservation copied by hand from another registration (mined, signed by our key) is never taken for this offer's: it registers its own URI", async () => {
+    const name = "agent-copied";
+    const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
+    const wallet = createWalletClient({ account: registrar, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
+    const nonce = await nonceOf(registrar.address);
+    const raw = await wallet.signTransaction(await wallet.prepareTransactionRequest({ to: stack.chain.identityRegistry.address, data: encodeFunctionData({ abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [`${PUBLIC_URL}/someone-else`] }), nonce }));
+    await reader().waitForTransactionReceipt({ hash: await reader().sendRawTransaction({ serializedTransaction: raw }) });
+    await applyOffer(stack.admin, "shop", name, offer());
+    await waitFor("the offer stored", async () => (await offerOf(name)) !== undefined, 5000);
+    await stack.admin.request("PATCH", `${offerPath("shop", name)}/status`, {
+      body: { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name, namespace: "shop" }, status: { registration: { uri, pending: { account: registrar.address, nonce, transaction: keccak256(raw), raw } } } },
+      contentType: "application/apply-patch+yaml", query: { fieldManager: REGISTRAR_FIELD_MANAGER, force: true },
+    });
+    await startController("node", "controller-copied");
+    await waitReady(stack.admin, "shop", name, 30_000);
+    const agentId = (await offerOf(name))!.status!.agentId!;
+    expect(await tokenUri(agentId)).toBe(uri);
+    expect(await registrations(uri)).toHaveLength(1);
+  }, 60_000);
+
   it("without a key: AwaitingExternalRegistration keeps the offer from Ready until someone registers its URI, then that registration is recorded", async () => {
     const name = "agent-external";
     const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
