@@ -137,6 +137,19 @@ describe.each(["node", "deno"] as const)("ERC-8004 registration, controller on %
     expect(controllerWrites(stack, since).filter((e) => e.objectRef?.resource === "serviceoffers")).toEqual([]);
   });
 
+  it("a changed metadata value costs exactly one transaction, and nothing else is rewritten", async () => {
+    await startController(runtime, `controller-${runtime}`);
+    const agentId = (await offerOf(name))!.status!.agentId!;
+    const nonce = await nonceOf(registrar.address);
+    await applyOffer(stack.admin, "shop", name, offer({ registration: { enabled: true, name: "Test agent", metadata: { model: "qwen3.5" } } }));
+    const metadataOf = async () => Buffer.from((await reader().readContract({ address: stack.chain.identityRegistry.address, abi: IDENTITY_REGISTRY_ABI, functionName: "getMetadata", args: [BigInt(agentId), "model"] })).slice(2), "hex").toString();
+    await waitFor("the new metadata on chain", async () => (await metadataOf()) === "qwen3.5", 15_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await nonceOf(registrar.address)).toBe(nonce + 1);
+    expect(await tokenUri(agentId)).toBe(uri());
+    expect((await offerOf(name))!.status!.agentId).toBe(agentId);
+  });
+
   it("deleted: the agent is marked inactive on chain (its tombstone) before the offer goes", async () => {
     await startController(runtime, `controller-${runtime}`);
     const agentId = (await offerOf(name))!.status!.agentId!;
@@ -148,11 +161,9 @@ describe.each(["node", "deno"] as const)("ERC-8004 registration, controller on %
     expect(document).toMatchObject({ active: false, x402Support: false, registrations: [{ agentId: Number(agentId) }] });
     expect(await registrations(uri())).toHaveLength(1);
   });
-});
 
-describe("ERC-8004 registration across a controller's death", () => {
   it.each([["sent", true], ["signed but never sent", false]] as const)("a register %s by a controller killed before recording its outcome is resolved after restart: one registration", async (_, broadcast) => {
-    const name = `agent-crash-${broadcast ? "sent" : "unsent"}`;
+    const name = `agent-crash-${broadcast ? "sent" : "unsent"}-${runtime}`;
     const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
     await applyOffer(stack.admin, "shop", name, offer());
     await waitFor("the offer stored", async () => (await offerOf(name)) !== undefined, 5000);
@@ -167,7 +178,7 @@ describe("ERC-8004 registration across a controller's death", () => {
     });
     if (broadcast) await reader().waitForTransactionReceipt({ hash: await reader().sendRawTransaction({ serializedTransaction: raw }) });
 
-    await startController("node", "controller-restarted");
+    await startController(runtime, `controller-restarted-${runtime}`);
     await waitReady(stack.admin, "shop", name, 45_000);
     const events = await registrations(uri);
     expect(events).toHaveLength(1);
@@ -176,9 +187,9 @@ describe("ERC-8004 registration across a controller's death", () => {
   }, 60_000);
 
   it("a reservation written by hand (bytes another key signed) is never broadcast; removed, as its condition says, the offer registers once", async () => {
-    const name = "agent-forged";
+    const name = `agent-forged-${runtime}`;
     const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
-    await startController("node", "controller-forged");
+    await startController(runtime, `controller-forged-${runtime}`);
     const stranger = createWalletClient({ account: privateKeyToAccount(stack.chain.accounts[5]!.privateKey), chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
     const nonce = await nonceOf(registrar.address);
     const raw = await stranger.signTransaction(await stranger.prepareTransactionRequest({ to: stack.chain.identityRegistry.address, data: encodeFunctionData({ abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri] }), nonce: 0 }));
@@ -198,7 +209,7 @@ describe("ERC-8004 registration across a controller's death", () => {
   }, 60_000);
 
   it("a reservation copied by hand from another registration (mined, signed by our key) is never taken for this offer's: it registers its own URI", async () => {
-    const name = "agent-copied";
+    const name = `agent-copied-${runtime}`;
     const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
     const wallet = createWalletClient({ account: registrar, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
     const nonce = await nonceOf(registrar.address);
@@ -210,7 +221,7 @@ describe("ERC-8004 registration across a controller's death", () => {
       body: { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name, namespace: "shop" }, status: { registration: { uri, pending: { account: registrar.address, nonce, transaction: keccak256(raw), raw } } } },
       contentType: "application/apply-patch+yaml", query: { fieldManager: REGISTRAR_FIELD_MANAGER, force: true },
     });
-    await startController("node", "controller-copied");
+    await startController(runtime, `controller-copied-${runtime}`);
     await waitReady(stack.admin, "shop", name, 30_000);
     const agentId = (await offerOf(name))!.status!.agentId!;
     expect(await tokenUri(agentId)).toBe(uri);
@@ -218,9 +229,9 @@ describe("ERC-8004 registration across a controller's death", () => {
   }, 60_000);
 
   it("without a key: AwaitingExternalRegistration keeps the offer from Ready until someone registers its URI, then that registration is recorded", async () => {
-    const name = "agent-external";
+    const name = `agent-external-${runtime}`;
     const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
-    await startController("node", "controller-keyless", false);
+    await startController(runtime, `controller-keyless-${runtime}`, false);
     await applyOffer(stack.admin, "shop", name, offer());
     await waitFor("AwaitingExternalRegistration, and Ready judged", async () => {
       const o = await offerOf(name) as never;
@@ -235,12 +246,10 @@ describe("ERC-8004 registration across a controller's death", () => {
     expect(events).toHaveLength(1);
     expect((await offerOf(name))!.status!.agentId).toBe(String(events[0]!.args.agentId));
   }, 60_000);
-});
 
-describe("the x402 Bazaar extension", () => {
   it("an opted-in offer's 402 through Traefik carries it; the official client pays with it echoed, and the official extractor catalogues the call from that payment", async () => {
-    await startController("node", "controller-bazaar");
-    const name = "bazaar";
+    await startController(runtime, `controller-bazaar-${runtime}`);
+    const name = `bazaar-${runtime}`;
     await applyOffer(stack.admin, "shop", name, {
       ...offer({ registration: undefined }), type: "inference", model: { name: "qwen3:0.6b", runtime: "ollama" }, discovery: { bazaar: true, output: { choices: [] } },
     });
