@@ -42,6 +42,13 @@ describe("validateOffer", () => {
     expect(issuesOf({ ...spec(), discovery: { bazaar: true, input: { q: "x" } } })).toEqual([]);
   });
 
+  it("refuses a spec nested thousands of levels deep, naming it, without walking it", () => {
+    let deep: unknown = "x";
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    expect(issuesOf({ ...spec(), discovery: { bazaar: true, output: { deep } } })).toEqual([{ field: "spec", message: expect.stringContaining("nests deeper") }]);
+    expect(issuesOf({ ...spec(), registration: { enabled: true, metadata: { deep } } })).toEqual([{ field: "spec", message: expect.stringContaining("nests deeper") }]);
+  });
+
   it("refuses a payTo no one can collect from: the zero address or the network's token", () => {
     const zero = spec();
     zero.payment.payTo = "0x0000000000000000000000000000000000000000";

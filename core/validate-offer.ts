@@ -12,6 +12,7 @@ import { duplicatePayment, type PaymentTerms, validatePayment } from "./validate
 import { type ServiceOfferSpec, ServiceOfferSpecSchema } from "./service-offer.ts";
 import { reservedPathIssue } from "./reserved-paths.ts";
 import { specIssues } from "./unknown-fields.ts";
+import { MAX_SPEC_DEPTH, nestingDepth } from "./json-depth.ts";
 
 export type ValidOffer = {
   spec: ServiceOfferSpec;
@@ -28,6 +29,8 @@ export type ValidOffer = {
 export type OfferValidation = { ok: true; offer: ValidOffer } | { ok: false; issues: FieldIssue[] };
 
 export function validateOffer(name: string, rawSpec: unknown, config: OperatorConfig, namespace?: string): OfferValidation {
+  // Measured before any recursive walk (valibot's, JSON.stringify's) can overflow on it.
+  if (nestingDepth(rawSpec) > MAX_SPEC_DEPTH) return { ok: false, issues: [{ field: "spec", message: `nests deeper than ${MAX_SPEC_DEPTH} levels (or holds too many values)` }] };
   const parsed = v.safeParse(ServiceOfferSpecSchema, rawSpec ?? {});
   if (!parsed.success) return { ok: false, issues: specIssues(ServiceOfferSpecSchema, rawSpec ?? {}, parsed.issues, "spec") };
   const spec = parsed.output;

@@ -42,6 +42,12 @@ describe("agent registration documents", () => {
     expect(host).toMatchObject({ type: REGISTRATION_TYPE, name: "seller.example", x402Support: true, active: true });
     expect(host.services.map((s) => s.endpoint)).toEqual(["qwen", "thief", "far", "fake"].map((n) => `https://seller.example/services/${n}`));
     expect(host.registrations).toEqual([{ agentId: 1, agentRegistry: `eip155:84532:${REGISTRY}` }]);
+    // A document declaring "web" somewhere else, or under another route's prefix, is not listed by the host; a repeat once.
+    const phish = pricedRoute({ pattern: "/services/own/*", registration: { agent: "own", document: { ...document("own", 9), services: [
+      { name: "web", endpoint: "https://phish.example/services/own" }, { name: "web", endpoint: "https://seller.example/services/qwen" },
+      { name: "web", endpoint: "https://seller.example/services/own/v1" }, { name: "web", endpoint: "https://seller.example/services/own/v1" },
+    ] } } }, { namespace: "tenant", name: "own-payment" });
+    expect((await hostDocument([phish], "https://seller.example", DEFAULT_NETWORKS, reader)).services).toEqual([{ name: "web", endpoint: "https://seller.example/services/own/v1" }]);
     // Reached under another name, nothing on chain points there: no registration is vouched for.
     expect((await hostDocument(routes, "http://other.example", DEFAULT_NETWORKS, reader)).registrations).toEqual([]);
     // Without a chain to read, none either.

@@ -62,3 +62,17 @@ describe("/.well-known/x402", () => {
     expect(early.headers.get("retry-after")).toBeTruthy();
   });
 });
+
+describe("/.well-known/agent-registration.json", () => {
+  it("answers a host that is no host with 400, never 500; an unknown agent with 404", async () => {
+    const app = verifierApp({ ...deps(), discoverable: () => [] });
+    for (const host of ["seller.example:99999", "a b", "[", "%"]) {
+      const answer = await app.fetch(new Request("http://10.0.0.7:8080/.well-known/agent-registration.json", { headers: { "x-forwarded-host": host } }));
+      expect(answer.status).toBe(400);
+    }
+    const proto = await app.fetch(new Request("http://10.0.0.7:8080/.well-known/agent-registration.json", { headers: { "x-forwarded-proto": "http:", "x-forwarded-host": "seller.example" } }));
+    expect([200, 400]).toContain(proto.status);
+    expect((await app.fetch(new Request("http://10.0.0.7:8080/.well-known/agent-registration.json?agent=shop/none"))).status).toBe(404);
+    expect((await app.fetch(new Request("http://10.0.0.7:8080/.well-known/agent-registration.json", { headers: { "x-forwarded-host": "seller.example" } }))).status).toBe(200);
+  });
+});

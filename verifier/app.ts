@@ -85,6 +85,8 @@ export function verifierApp(deps: AppDeps): Hono {
     }
     const h = c.req.raw.headers;
     const origin = resourceUrl(h.get("x-forwarded-proto"), h.get("x-forwarded-host") ?? h.get("host"), "/").slice(0, -1);
+    // The host is the buyer's to write: one that is no host gets a 400, never a 500.
+    if (!URL.canParse(origin)) return c.json({ error: "the request's host is not a valid host" }, 400);
     return c.json(await hostDocument(routes, origin, deps.networks ?? DEFAULT_NETWORKS, deps.agentUri), 200, headers);
   });
   return app;

@@ -20,6 +20,15 @@ describe("compileRoutes", () => {
     ]);
   });
 
+  it("a route nested thousands of levels deep (a tenant's) is refused alone; the others are served", () => {
+    let deep: unknown = "x";
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    const bazaar = { info: { x: deep }, schema: {} };
+    const set = compileRoutes([route("good", {}), route("deep", { bazaar })], DEFAULT_NETWORKS);
+    expect(set.table.lookup("/services/good/x")?.key).toBe("shop/good");
+    expect(set.admissions.find((a) => a.key === "shop/deep")).toMatchObject({ admitted: false, reason: "InvalidSpec", message: expect.stringContaining("nests deeper") });
+  });
+
   it("refuses a route with a field it does not implement, naming every one, instead of charging without it", () => {
     const set = compileRoutes([route("token", { asset: { address: "0x4444444444444444444444444444444444444444", decimals: 18, color: "red" }, hostname: "a.example" })], DEFAULT_NETWORKS);
     expect(set.table.lookup("/services/token/x")).toBeUndefined();

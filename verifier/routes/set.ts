@@ -2,6 +2,7 @@
 // admitted, or not and why. A malformed route is left out; it never takes the others down.
 // A file is compiled whole; a watch keeps a live set current one object at a time.
 import * as v from "valibot";
+import { MAX_SPEC_DEPTH, nestingDepth } from "../../core/json-depth.ts";
 import { formatFieldIssues } from "../../core/field-issues.ts";
 import type { Network } from "../../core/networks.ts";
 import { PaymentRouteSchema } from "../../core/payment-route.ts";
@@ -39,6 +40,23 @@ export function evaluateRoute(object: unknown, networks: readonly Network[], tru
   const meta = (object as { metadata?: { name?: string; namespace?: string; generation?: number; creationTimestamp?: string } }).metadata ?? {};
   const key = `${meta.namespace ?? "default"}/${meta.name ?? "?"}`;
   const refuse = (message: string): Evaluated => ({ admission: { key, generation: meta.generation, admitted: false, reason: "InvalidSpec", message } });
+  // Measured before any recursive walk can overflow on it: one route must never take the table down.
+  if (nestingDepth((object as { spec?: unknown }).spec) > MAX_SPEC_DEPTH) return refuse(`spec: nests deeper than ${MAX_SPEC_DEPTH} levels (or holds too many values)`);
+  try {
+    return evaluateParsed(object, networks, trust, key, meta, refuse);
+  } catch (error) {
+    return refuse(`spec: cannot be read (${String(error).slice(0, 200)})`);
+  }
+}
+
+function evaluateParsed(
+  object: unknown,
+  networks: readonly Network[],
+  trust: UpstreamTrust,
+  key: string,
+  meta: { generation?: number; creationTimestamp?: string },
+  refuse: (message: string) => Evaluated,
+): Evaluated {
   const parsed = v.safeParse(PaymentRouteSchema, object);
   if (!parsed.success) return refuse(formatFieldIssues(specIssues(PaymentRouteSchema, object, parsed.issues, "")));
   const priced = priceRoute(parsed.output, networks, trust);

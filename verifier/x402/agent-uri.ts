@@ -9,6 +9,8 @@ import type { ChainClients } from "./chain-clients.ts";
 
 const TOKEN_URI = parseAbi(["function tokenURI(uint256 tokenId) view returns (string)"]);
 const TTL_MS = 60_000;
+const MAX_CACHED = 10_000;
+const MAX_URI_LENGTH = 2048;
 
 export type AgentUriReader = (network: Network, registry: `0x${string}`, agentId: bigint) => Promise<string | undefined>;
 
@@ -20,8 +22,10 @@ export function agentUriReader(chains: ChainClients, now: () => number = Date.no
     if (!c) return undefined;
     // An agent that does not exist (or a chain that fails) is not listed: nothing is claimed for it.
     const uri = await beforeDeadline(deadlineAfter(3000), c.public.readContract({ address: registry, abi: TOKEN_URI, functionName: "tokenURI", args: [agentId] })).catch(() => undefined);
-    const value = uri === TIMED_OUT ? undefined : uri;
-    if (known.size > 10_000) known.clear();
+    // A URI longer than any document URL we make is no document of ours: not kept.
+    const value = uri === TIMED_OUT || uri === undefined || uri.length > MAX_URI_LENGTH ? undefined : uri;
+    // The oldest goes first (a Map keeps insertion order), so a flood of agents cannot empty the cache of the host's own.
+    if (known.size >= MAX_CACHED) known.delete(known.keys().next().value!);
     known.set(key, { uri: value, until: now() + TTL_MS });
     return value;
   };
