@@ -538,18 +538,23 @@ describe("fleet attacks: a broken store", () => {
       await connected(b.guard);
       // The timed-out reservation was still in the socket: the store runs it once it wakes up.
       const retries = [await a.decide(header), await b.decide(header)];
-      for (const retry of retries) {
-        expect(retry.status).not.toBe(402);
-        if (retry.status === 200) expect(calls.settle).toBe(2);
+      for (const [i, retry] of retries.entries()) {
+        // A 402 only as "already used", once an earlier retry was served (a loaded machine may get there first).
+        if (retry.status === 402) expect(retries.slice(0, i).some((r) => r.status === 200)).toBe(true);
+        else if (retry.status === 200) expect(calls.settle).toBe(2);
         else expectWait(retry);
       }
+      expect(retries.filter((r) => r.status === 200).length).toBeLessThan(2);
       expect(calls.settle).toBeLessThan(3);
       // The reservation whose taking timed out is taken after all once the store wakes (the
       // script was in the socket); the replica kept a release of exactly that attempt's hold (its
       // token), so the retry is served soon. Found by this test: the hold used to stay in flight,
       // owned by a live replica that never went on with it, until the authorization lapsed.
-      const later = await eventually(async () => (await b.decide(header)).status === 200, 1500);
+      // (Unless a retry above was already served: once is all it gets, and a loaded machine may get there first.)
+      const servedAlready = retries.some((r) => r.status === 200);
+      const later = servedAlready || await eventually(async () => (await b.decide(header)).status === 200, 5000);
       expect(later).toBe(true);
+      expect(calls.settle).toBe(2);
     } finally {
       resume(redis.pid());
       await replicas.closeAll();
