@@ -16,9 +16,8 @@ describe("nestingDepth", () => {
   });
 
   it("measures a document far deeper than the stack allows, without recursion", () => {
-    const deep = nested(200_000);
-    expect(() => JSON.stringify(deep)).toThrow(RangeError);
-    expect(nestingDepth(deep)).toBe(Infinity);
+    // Deep enough that Node's JSON.stringify overflows its stack on it (Deno's may not).
+    expect(nestingDepth(nested(200_000))).toBe(Infinity);
     expect(nestingDepth(nested(64))).toBe(64);
     expect(nestingDepth(nested(65))).toBe(Infinity);
   });
