@@ -233,11 +233,15 @@ describe.each(["node", "deno"] as const)("ERC-8004 registration, controller on %
     const uri = agentUriOf(PUBLIC_URL, { namespace: "shop", name });
     await startController(runtime, `controller-keyless-${runtime}`, false);
     await applyOffer(stack.admin, "shop", name, offer());
-    await waitFor("AwaitingExternalRegistration, and Ready judged", async () => {
-      const o = await offerOf(name) as never;
-      return condition(o, "Registered")?.reason === "AwaitingExternalRegistration" && condition(o, "Ready") !== undefined;
+    // The registrar's condition, then the controller's Ready from it (two writers: Ready follows within a round).
+    let readyMeanwhile = false;
+    await waitFor("Ready=False AwaitingExternalRegistration", async () => {
+      const ready = condition(await offerOf(name) as never, "Ready");
+      if (ready?.status === "True") readyMeanwhile = true;
+      return ready?.status === "False" && ready.reason === "AwaitingExternalRegistration";
     }, 30_000);
-    expect(condition(await offerOf(name) as never, "Ready")).toMatchObject({ status: "False", reason: "AwaitingExternalRegistration" });
+    expect(readyMeanwhile).toBe(false);
+    expect(condition(await offerOf(name) as never, "Registered")).toMatchObject({ status: "False", reason: "AwaitingExternalRegistration" });
     const owner = privateKeyToAccount(stack.chain.accounts[6]!.privateKey);
     const wallet = createWalletClient({ account: owner, chain: stack.chain.viemChain, transport: http(stack.chain.rpcUrl) });
     await reader().waitForTransactionReceipt({ hash: await wallet.writeContract({ address: stack.chain.identityRegistry.address, abi: IDENTITY_REGISTRY_ABI, functionName: "register", args: [uri] }) });
