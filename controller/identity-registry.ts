@@ -6,6 +6,7 @@ import {
   type Account, createPublicClient, createWalletClient, decodeFunctionData, defineChain, encodeFunctionData, type Hex, hexToBytes, http, keccak256, parseAbi, parseAbiItem,
   parseEventLogs, parseTransaction, type PublicClient, recoverTransactionAddress, toHex, type TransactionSerialized, type WalletClient,
 } from "viem";
+import { sameAddress } from "../core/pay-to.ts";
 import type { ChainView, RegistrationBook } from "../core/registration-plan.ts";
 
 export const IDENTITY_REGISTRY_ABI = parseAbi([
@@ -138,10 +139,7 @@ export function identityRegistry(options: { rpcUrl: string; chainId: number; add
       const raw = await w.signTransaction(request as never);
       return { transaction: keccak256(raw), raw };
     }),
-    pendingNonce: () => guarded(async () => {
-      if (!signer) throw { kind: "refused", message: "no registration key" } satisfies RegistryError;
-      return await reader.getTransactionCount({ address: signer, blockTag: "pending" });
-    }),
+    pendingNonce: () => guarded(async () => await reader.getTransactionCount({ address: walletOrRefuse().account!.address, blockTag: "pending" })),
     broadcast: (raw) => guarded(async () => {
       try {
         await reader.sendRawTransaction({ serializedTransaction: raw as TransactionSerialized });
@@ -176,8 +174,4 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
 function describe(error: unknown): string {
   const e = error as { shortMessage?: string; message?: string; details?: string };
   return [e.shortMessage ?? e.message ?? String(error), e.details].filter(Boolean).join(": ").split("\n")[0]!;
-}
-
-function sameAddress(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }

@@ -14,6 +14,7 @@ import { SERVICE_OFFER } from "../core/kinds.ts";
 import type { KubeObject } from "../core/kube.ts";
 import type { Network } from "../core/networks.ts";
 import { readStatus } from "../core/offer-status.ts";
+import { sameAddress } from "../core/pay-to.ts";
 import { REGISTERED } from "../core/registered-condition.ts";
 import { planRegistration, type RegistrationBook, type RegistrationStep } from "../core/registration-plan.ts";
 import { OFFER_API_VERSION, OFFER_KIND, ServiceOfferEnvelopeSchema, type ServiceOfferStatus } from "../core/service-offer.ts";
@@ -54,7 +55,7 @@ export function startRegistrar(options: RegistrarOptions): Registrar {
   const allocate = (account: string, counted: number) => {
     const reserved = offers.list().flatMap((o) => {
       const pending = bookOf(o.status).book?.pending;
-      return pending && pending.account.toLowerCase() === account.toLowerCase() ? [pending.nonce + 1] : [];
+      return pending && sameAddress(pending.account, account) ? [pending.nonce + 1] : [];
     });
     return Math.max(counted, ...reserved);
   };
@@ -154,11 +155,10 @@ export function startRegistrar(options: RegistrarOptions): Registrar {
     const conditions = nextConditions(status.conditions, [[REGISTERED as never, outcome.registered]], raw.metadata.generation, kubeTime(new Date(clock.now())));
     const condition = conditions.find((c) => c.type === REGISTERED)!;
     const before = status.conditions.find((c) => c.type === REGISTERED);
+    const conditionChanged = !before || before.status !== condition.status || before.reason !== condition.reason || before.message !== condition.message;
     const was = bookOf(raw.status);
-    const changed = keepBook
-      ? !before || before.reason !== condition.reason || before.message !== condition.message
-      : JSON.stringify([was.agentId, was.transaction, was.book ?? {}]) !== JSON.stringify([outcome.agentId, outcome.transaction, outcome.book]) ||
-        !before || before.status !== condition.status || before.reason !== condition.reason || before.message !== condition.message;
+    const bookChanged = JSON.stringify([was.agentId, was.transaction, was.book ?? {}]) !== JSON.stringify([outcome.agentId, outcome.transaction, outcome.book]);
+    const changed = conditionChanged || (!keepBook && bookChanged);
     if (!changed) return { requeueAfterMs: outcome.again ?? 300_000 };
     const fields = keepBook ? {} : { agentId: outcome.agentId, registrationTxHash: outcome.transaction, registration: outcome.book };
     const body = {

@@ -6,6 +6,8 @@
 // receipt is found, or the chain is seen to have mined past its nonce without it (at a block
 // that will not be reorganized) before a new one is signed. Pure: the chain is an input.
 
+import { sameAddress } from "./pay-to.ts";
+
 /** `status.registration`: the registrar's bookkeeping, beside `status.agentId` and `registrationTxHash`. */
 export type RegistrationBook = {
   /** The agentURI registered (or being registered). */
@@ -88,7 +90,7 @@ export function planRegistration({ view, chain, signer, uri, registerUri = uri, 
       // Mined past its nonce (for good) and not ours: it can never land now.
       if (chain.minedNonce > pending.nonce) return { kind: "release" };
       // Signed by a key this registrar no longer has, or bytes it did not sign: only waiting is safe.
-      if (signer === undefined || !sameAccount(signer, pending.account) || chain.rawIsOurs !== true) return { kind: "await-other-key", pending };
+      if (signer === undefined || !sameAddress(signer, pending.account) || chain.rawIsOurs !== true) return { kind: "await-other-key", pending };
       return { kind: "send", raw: pending.raw, nonce: pending.nonce };
     }
     if (chain.found) return { kind: "record", ...chain.found, uri: registerUri };
@@ -104,10 +106,6 @@ export function planRegistration({ view, chain, signer, uri, registerUri = uri, 
     if (chain.metadata?.[key] !== value) return { kind: "update-metadata", agentId, key, value };
   }
   return { kind: "idle" };
-}
-
-function sameAccount(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }
 
 /**
