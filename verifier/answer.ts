@@ -15,7 +15,7 @@ export function paymentRequired(route: PricedRoute, resource: string, error: str
   const v2 = `{"x402Version":2,"error":${JSON.stringify(error)},"resource":{"url":${JSON.stringify(resource)},"description":${
     JSON.stringify(route.description)
   },"mimeType":${JSON.stringify(route.mimeType)}},"accepts":[${route.accepts.map((accept) => accept.v2RequirementJson).join(",")}]${
-    route.bazaarJson ? `,"extensions":{"bazaar":${route.bazaarJson}}` : ""
+    route.extensionsJson ?? ""
   }}`;
   return { status: 402, headers: { ...JSON_TYPE, "payment-required": Buffer.from(v2).toString("base64") }, body };
 }

@@ -19,7 +19,7 @@ export function discoveryDocument(routes: readonly PricedRoute[], origin: string
   const items = listed.map(({ route, resource }) =>
     `{"resource":${JSON.stringify(resource)},"type":"http","x402Version":2,"accepts":[${route.accepts.map((a) => a.v2RequirementJson).join(",")}],` +
     `"lastUpdated":${lastUpdated},"description":${JSON.stringify(route.description)},"mimeType":${JSON.stringify(route.mimeType)}` +
-    `${route.bazaarJson ? `,"extensions":{"bazaar":${route.bazaarJson}}` : ""}}`
+    `${route.extensionsJson ?? ""}}`
   );
   return `{"x402Version":2,"items":[${items.join(",")}],"pagination":{"limit":${items.length},"offset":0,"total":${items.length}}}`;
 }

@@ -53,8 +53,8 @@ export type PricedRoute = {
   mimeType: string;
   /** The offer's ERC-8004 registration document (its agent named within the route's namespace). */
   registration?: RouteRegistration;
-  /** The x402 Bazaar extension, as JSON, for its 402s and /.well-known/x402 (one source). */
-  bazaarJson?: string;
+  /** `,"extensions":{"bazaar":...}`, ready to close its 402 and its /.well-known/x402 item (one source), when the offer opts in. */
+  extensionsJson?: string;
 };
 
 export type Pricing = { ok: true; route: PricedRoute } | { ok: false; issue: FieldIssue };
@@ -105,7 +105,7 @@ export function priceRoute(route: PaymentRoute, networks: readonly Network[], tr
     description,
     mimeType,
     registration: spec.registration,
-    bazaarJson: spec.bazaar && JSON.stringify(spec.bazaar),
+    extensionsJson: spec.bazaar && `,"extensions":${JSON.stringify({ bazaar: spec.bazaar })}`,
   } };
 }
 
