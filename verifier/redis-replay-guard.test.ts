@@ -123,6 +123,25 @@ describe("Valkey/Redis replay guard", () => {
     expect(await guard.peek(key, 12n)).toEqual({ state: "unknown", expires: 100n, payment: "p", transaction: "0xsent" });
   }, 30_000);
 
+  it("a write made after a kept one for the same hold wins: the kept one is never replayed over it", async () => {
+    // Kept writes are replayed only when it closes (no timer in this test), after the newer write.
+    const guard = replica("superseded", { retryEveryMs: 600_000 });
+    const other = replica("superseded-reader");
+    await connected(guard);
+    const key = fresh();
+    await guard.reserve(key, 100n, 10n, "p");
+    await redis.kill();
+    expect(await guard.mark(key, "done", "0xsent")).toBe("kept");
+    await redis.restart();
+    await connected(guard);
+    // Settled but not recorded: kept as unknown instead (payment-outcomes.ts keptInDoubt), written directly now.
+    expect(await guard.mark(key, "unknown", "0xsent")).toBe("recorded");
+    await guard.close();
+    expect(guard.pending).toBe(0);
+    await connected(other);
+    expect(await other.peek(key, 12n)).toMatchObject({ state: "unknown", transaction: "0xsent" });
+  }, 30_000);
+
   it("counts a store that refuses its password as unreachable for payments", async () => {
     const locked = await startRedis({ password: "correct horse battery" });
     try {

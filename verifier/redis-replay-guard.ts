@@ -94,6 +94,10 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500, writ
   // A write that must land: tried now, but waited for only briefly (the answer has a budget),
   // else kept and retried. Made twice at worst, which every write here tolerates.
   const write = async (key: string, s: typeof MOVE, args: string[]): Promise<boolean | "kept"> => {
+    // A newer write for a hold supersedes the moves kept for it: replayed later, an older one
+    // would undo it (a "done" kept, landing after the "unknown" written instead, made the
+    // buyer's retry a 402 for a payment that was taken).
+    for (let i = pending.length - 1; i >= 0; i--) if (pending[i]!.key === key && pending[i]!.script === MOVE) pending.splice(i, 1);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const slow = new Promise<"slow">((resolve) => timer = setTimeout(() => resolve("slow"), writeWaitMs));
     try {
@@ -115,14 +119,16 @@ export function redisReplayGuard({ store, replica, log, retryEveryMs = 500, writ
   const flush = async () => {
     while (pending.length > 0 && store.ready()) {
       const next = pending[0]!;
+      // Taken out by identity: a newer write may have superseded entries meanwhile.
+      const done = () => pending.includes(next) && pending.splice(pending.indexOf(next), 1);
       try {
         await store.run(next.script, [HOLD + next.key], next.args);
-        pending.shift();
+        done();
       } catch (error) {
         if (!(error instanceof StoreError && error.kind === "refused")) return;
         // Refused for good (a hold someone overwrote with another type): not to block the writes behind it.
         log.error("payment store refused a kept write; it is dropped", { reservation: next.key, error: error.message });
-        pending.shift();
+        done();
       }
     }
   };
