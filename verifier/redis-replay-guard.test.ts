@@ -136,7 +136,7 @@ describe("Valkey/Redis replay guard", () => {
     await connected(guard);
     // Settled but not recorded: kept as unknown instead (payment-outcomes.ts keptInDoubt), written directly now.
     expect(await guard.mark(key, "unknown", "0xsent")).toBe("recorded");
-    await guard.close();
+    await guard.close!();
     expect(guard.pending).toBe(0);
     await connected(other);
     expect(await other.peek(key, 12n)).toMatchObject({ state: "unknown", transaction: "0xsent" });
